@@ -1,0 +1,5 @@
+import sys
+
+from oimws.cli import main
+
+sys.exit(main())

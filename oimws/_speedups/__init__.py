@@ -1,0 +1,1 @@
+"""Compiled hot paths. Built by ``pip install .`` / ``make build``; never optional."""

@@ -1,0 +1,158 @@
+"""One typed configuration, built once at startup and passed down.
+
+Precedence, lowest first: field defaults < TOML file < ``OIMWS_*`` environment < CLI flags.
+Nothing else in oimws reads the environment or files for settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SECRET = "openIM123"  # OpenIM's shipped default, so its tools work out of the box
+
+
+class ConfigError(ValueError):
+    """A setting has a wrong name, type or value."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Config:
+    host: str = "127.0.0.1"
+    ws_port: int = 10003
+    api_port: int = 10002
+    data_dir: Path = Path("./data")
+    secret: str = DEFAULT_SECRET
+    log_level: str = "info"
+
+    # Tokens
+    token_expire_seconds: int = 90 * 24 * 3600
+    admin_user_ids: tuple[str, ...] = ("imAdmin",)
+
+    # Per-connection limits
+    max_message_size: int = 10 * 1024 * 1024
+    max_connections: int = 100_000
+    write_buffer_limit: int = 4 * 1024 * 1024
+    ping_interval: float = 28.0
+    # A silent connection is pinged after ping_interval and closed when no pong came by
+    # idle_timeout; picows allows at most one ping interval of waiting for the pong.
+    idle_timeout: float = 56.0
+    handshake_timeout: float = 10.0
+
+    # Store
+    sqlite_synchronous: str = "FULL"
+
+    # Messaging rules
+    history_page_max: int = 1000
+
+    def uses_default_secret(self) -> bool:
+        return self.secret == DEFAULT_SECRET
+
+    def listens_beyond_loopback(self) -> bool:
+        if self.host in ("localhost", ""):
+            return self.host == ""
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return True  # a host name: assume it is reachable from outside
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "oimws.sqlite3"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Turn a TOML/env/flag value into the field's type, or say precisely what is wrong."""
+    field_type = _FIELDS[name].type
+    try:
+        if field_type == "int":
+            if isinstance(value, bool):
+                raise TypeError
+            return int(value)
+        if field_type == "float":
+            return float(value)
+        if field_type == "Path":
+            return Path(value)
+        if field_type == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(part.strip() for part in value.split(",") if part.strip())
+            return tuple(str(part) for part in value)
+        if field_type == "str":
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r}: cannot use {value!r} as {field_type}") from None
+    raise ConfigError(f"setting {name!r} has an unsupported type {field_type}")
+
+
+def _from_mapping(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    result = {}
+    for raw_key, value in values.items():
+        name = raw_key.replace("-", "_")
+        if name not in _FIELDS:
+            raise ConfigError(f"{source}: unknown setting {raw_key!r}")
+        result[name] = _coerce(name, value)
+    return result
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    result = {}
+    for name in _FIELDS:
+        env_name = "OIMWS_" + name.upper()
+        if env_name in environ:
+            result[name] = _coerce(name, environ[env_name])
+    return result
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    config_file: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """Build the one Config. ``flags`` holds only the CLI flags the user actually gave."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or environ.get("OIMWS_CONFIG")
+    merged: dict[str, Any] = {}
+    if config_file:
+        path = Path(config_file)
+        try:
+            with path.open("rb") as fh:
+                document = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        merged.update(_from_mapping(document, str(path)))
+    merged.update(_from_env(environ))
+    if flags:
+        merged.update(_from_mapping({k: v for k, v in flags.items() if v is not None}, "flag"))
+    config = Config(**merged)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    for name in ("ws_port", "api_port"):
+        port = getattr(config, name)
+        if not 0 <= port <= 65535:
+            raise ConfigError(f"setting {name!r}: {port} is not a TCP port")
+    for name in ("max_message_size", "max_connections", "write_buffer_limit"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"setting {name!r} must be positive")
+    if config.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
+        raise ConfigError(f"setting 'log_level': unknown level {config.log_level!r}")
+    if config.sqlite_synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ConfigError("setting 'sqlite_synchronous' must be OFF, NORMAL, FULL or EXTRA")
+    if not config.ping_interval < config.idle_timeout <= 2 * config.ping_interval:
+        raise ConfigError("setting 'idle_timeout' must be above ping_interval and at most twice it")
+    if not config.secret:
+        raise ConfigError("setting 'secret' must not be empty")

@@ -1,0 +1,97 @@
+"""The local session registry and fan-out.
+
+A push is encoded once and written to every target socket by the Cython fan-out loop; a
+socket whose write backlog passes the configured bound is disconnected (it catches up from
+the store when it reconnects) so it never slows anyone else down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from oimws._speedups.fanout import send_to_all
+from oimws.protocol import events
+from oimws.protocol.codec import Codec
+from oimws.session import Session
+
+log = logging.getLogger("oimws.delivery")
+
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class SessionRegistry:
+    def __init__(self, codec: Codec, write_buffer_limit: int) -> None:
+        self._codec = codec
+        self._write_buffer_limit = write_buffer_limit
+        self._by_user: dict[str, list[Session]] = {}
+
+    def add(self, session: Session) -> list[Session]:
+        """Register a logged-in session; returns the older sessions it displaces.
+
+        Multi-device policy (OpenIM's default): one session per user per platform; a new
+        login on a platform kicks the older one, other platforms coexist.
+        """
+        sessions = self._by_user.setdefault(session.user_id, [])
+        displaced = [s for s in sessions if s.platform_id == session.platform_id
+                     and s is not session]
+        for old in displaced:
+            sessions.remove(old)
+        if session not in sessions:
+            sessions.append(session)
+        return displaced
+
+    def remove(self, session: Session) -> None:
+        sessions = self._by_user.get(session.user_id)
+        if sessions and session in sessions:
+            sessions.remove(session)
+            if not sessions:
+                del self._by_user[session.user_id]
+
+    def sessions_of(self, user_id: str) -> list[Session]:
+        return list(self._by_user.get(user_id, ()))
+
+    def is_online(self, user_id: str) -> bool:
+        return user_id in self._by_user
+
+    @property
+    def online_user_count(self) -> int:
+        return len(self._by_user)
+
+    def push(
+        self, user_ids: Iterable[str], event: str, data: Any, exclude: Session | None = None
+    ) -> int:
+        """Push one event to every session of these users; returns the number of sockets."""
+        targets = []
+        for user_id in user_ids:
+            for session in self._by_user.get(user_id, ()):
+                if session is not exclude:
+                    targets.append(session)
+        if not targets:
+            return 0
+        self.send_to_sessions(targets, self._codec.encode_push(event, data))
+        return len(targets)
+
+    def push_to_session(self, session: Session, event: str, data: Any) -> None:
+        session.send(self._codec.encode_push(event, data))
+
+    def send_to_sessions(self, sessions: list[Session], frame: bytes) -> None:
+        transports = [s.connection.raw_transport for s in sessions]
+        overflowed = send_to_all(transports, frame, self._write_buffer_limit)
+        if overflowed:
+            slow = set(map(id, overflowed))
+            for session in sessions:
+                if id(session.connection.raw_transport) in slow:
+                    log.warning("%r fell behind its write buffer bound; disconnecting", session)
+                    session.close(CLOSE_POLICY_VIOLATION, "slow consumer")
+
+    def kick(self, session: Session, reason: str) -> None:
+        """Tell a displaced session it was kicked (the client then closes) and close it."""
+        self.remove(session)
+        session.logged_in = False
+        self.push_to_session(session, events.ON_KICKED_OFFLINE, None)
+        session.close(CLOSE_POLICY_VIOLATION, reason)
+
+    def all_sessions(self) -> list[Session]:
+        return [s for sessions in self._by_user.values() for s in sessions]

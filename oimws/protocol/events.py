@@ -1,0 +1,15 @@
+"""Push (callback) event names the client listens for (open-im-sdk src/constant/callback.ts)."""
+
+PROTOCOL_ERROR = "Protocol Error"
+
+ON_CONNECTING = "OnConnecting"
+ON_CONNECT_SUCCESS = "OnConnectSuccess"
+ON_KICKED_OFFLINE = "OnKickedOffline"
+ON_USER_TOKEN_EXPIRED = "OnUserTokenExpired"
+
+ON_RECV_NEW_MESSAGES = "OnRecvNewMessages"
+ON_RECV_C2C_READ_RECEIPT = "OnRecvC2CReadReceipt"
+
+ON_NEW_CONVERSATION = "OnNewConversation"
+ON_CONVERSATION_CHANGED = "OnConversationChanged"
+ON_TOTAL_UNREAD_CHANGED = "OnTotalUnreadMessageCountChanged"

@@ -1,0 +1,45 @@
+"""One client connection as the rest of oimws sees it: who, on which platform, logged in or not.
+
+The transport creates it and gives it a way to send and close; handlers and delivery use only
+that, never the socket itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Protocol
+
+_connection_ids = itertools.count(1)
+
+
+class Connection(Protocol):
+    """What the transport lends a session."""
+
+    def send_frame(self, frame: bytes) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+    @property
+    def raw_transport(self) -> Any:
+        """The transport object the Cython fan-out writes to directly."""
+
+
+class Session:
+    __slots__ = ("conn_id", "connection", "logged_in", "platform_id", "user_id")
+
+    def __init__(self, user_id: str, platform_id: int, connection: Connection) -> None:
+        self.conn_id = next(_connection_ids)
+        self.user_id = user_id
+        self.platform_id = platform_id
+        self.connection = connection
+        self.logged_in = False
+
+    def send(self, frame: bytes) -> None:
+        self.connection.send_frame(frame)
+
+    def close(self, code: int, reason: str) -> None:
+        self.connection.close(code, reason)
+
+    def __repr__(self) -> str:
+        state = "logged in" if self.logged_in else "connected"
+        return f"<Session #{self.conn_id} {self.user_id}@{self.platform_id} {state}>"

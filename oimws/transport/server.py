@@ -1,0 +1,180 @@
+"""The WebSocket side of oimws on picows + uvloop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from picows import (
+    WSAutoPingStrategy,
+    WSCloseCode,
+    WSFrame,
+    WSListener,
+    WSMsgType,
+    WSTransport,
+    WSUpgradeRequest,
+    WSUpgradeResponse,
+    WSUpgradeResponseWithListener,
+    ws_create_server,
+)
+
+from oimws.config import Config
+from oimws.delivery import SessionRegistry
+from oimws.dispatch import Dispatcher
+from oimws.protocol.errors import ErrCode
+from oimws.session import Session
+from oimws.tokens import TokenService
+from oimws.transport.upgrade import ConnectRequest, UpgradeRefused, admit
+
+log = logging.getLogger("oimws.transport")
+
+# A small first read buffer keeps idle connections cheap; picows grows it when needed.
+READ_BUFFER_INIT_SIZE = 2048
+
+
+class ClientConnection(WSListener):  # type: ignore[misc]
+    """One socket: reassembles messages, hands payloads to the dispatcher, writes frames."""
+
+    def __init__(self, gateway: WebSocketGateway, connect: ConnectRequest) -> None:
+        super().__init__()
+        self._gateway = gateway
+        self._connect = connect
+        self._transport: WSTransport | None = None
+        self._fragments: bytearray | None = None
+        self.session: Session | None = None
+
+    # picows callbacks
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self._transport = transport
+        self.session = Session(self._connect.user_id, self._connect.platform_id, self)
+        self._gateway.connection_opened(self)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        msg_type = frame.msg_type
+        if msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            if self._fragments is not None:
+                self.close(WSCloseCode.PROTOCOL_ERROR, "new message before the last one ended")
+            elif frame.fin:
+                self._gateway.dispatch(self, frame.get_payload_as_memoryview())
+            else:
+                self._fragments = bytearray(frame.get_payload_as_memoryview())
+        elif msg_type == WSMsgType.CONTINUATION:
+            if self._fragments is None:
+                self.close(WSCloseCode.PROTOCOL_ERROR, "continuation without a message")
+                return
+            self._fragments += frame.get_payload_as_memoryview()
+            if len(self._fragments) > self._gateway.config.max_message_size:
+                self._fragments = None
+                self.close(WSCloseCode.MESSAGE_TOO_BIG, "message too big")
+            elif frame.fin:
+                payload, self._fragments = self._fragments, None
+                self._gateway.dispatch(self, payload)
+        elif msg_type == WSMsgType.CLOSE:
+            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        self._gateway.connection_closed(self)
+
+    # Connection (what the session may do)
+    def send_frame(self, frame: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_close_frame_sent or transport.is_disconnected:
+            return
+        transport.send(WSMsgType.TEXT, frame)
+        if (transport.underlying_transport.get_write_buffer_size()
+                > self._gateway.config.write_buffer_limit):
+            log.warning("%r fell behind its write buffer bound; disconnecting", self.session)
+            transport.disconnect(graceful=False)
+
+    def close(self, code: int, reason: str) -> None:
+        transport = self._transport
+        if transport is None or transport.is_disconnected:
+            return
+        if not transport.is_close_frame_sent:
+            transport.send_close(WSCloseCode(code), reason.encode("utf-8"))
+        transport.disconnect()
+
+    @property
+    def raw_transport(self) -> Any:
+        return self._transport
+
+
+class WebSocketGateway:
+    """Accepts sockets, authenticates upgrades, enforces limits, drives the dispatcher."""
+
+    def __init__(
+        self, config: Config, tokens: TokenService, delivery: SessionRegistry,
+        dispatcher: Dispatcher,
+    ) -> None:
+        self.config = config
+        self._tokens = tokens
+        self._delivery = delivery
+        self._dispatcher = dispatcher
+        self._connections: set[ClientConnection] = set()
+        self._server: asyncio.Server | None = None
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (useful when the configured port is 0)."""
+        config = self.config
+        self._server = await ws_create_server(
+            self._listener_for,
+            config.host,
+            config.ws_port,
+            websocket_handshake_timeout=config.handshake_timeout,
+            enable_auto_ping=True,
+            auto_ping_idle_timeout=config.ping_interval,
+            auto_ping_reply_timeout=config.idle_timeout - config.ping_interval,
+            auto_ping_strategy=WSAutoPingStrategy.PING_WHEN_IDLE,
+            enable_auto_pong=True,
+            max_frame_size=config.max_message_size,
+            read_buffer_init_size=READ_BUFFER_INIT_SIZE,
+            use_aiofastnet=False,
+            logger_name="transport",
+            reuse_port=True,
+        )
+        port: int = self._server.sockets[0].getsockname()[1]
+        log.info("WebSocket gateway listening on %s:%d", config.host, port)
+        return port
+
+    def _listener_for(self, request: WSUpgradeRequest) -> Any:
+        try:
+            if len(self._connections) >= self.config.max_connections:
+                raise UpgradeRefused(503, ErrCode.CONN_OVER_MAX_NUM_LIMIT,
+                                     "the gateway is at its connection limit")
+            connect = admit(request.path, request.headers, self._tokens)
+        except UpgradeRefused as refusal:
+            log.info("upgrade refused (%d %s): %s", refusal.status, refusal.code, refusal.message)
+            response = WSUpgradeResponse.create_error_response(
+                refusal.status, refusal.body(), {"Content-Type": "application/json"})
+            return WSUpgradeResponseWithListener(response, None)
+        return ClientConnection(self, connect)
+
+    def connection_opened(self, connection: ClientConnection) -> None:
+        self._connections.add(connection)
+
+    def connection_closed(self, connection: ClientConnection) -> None:
+        self._connections.discard(connection)
+        if connection.session is not None:
+            connection.session.logged_in = False
+            self._delivery.remove(connection.session)
+
+    def dispatch(self, connection: ClientConnection, payload: bytes | bytearray | memoryview) -> None:
+        session = connection.session
+        if session is not None:
+            self._dispatcher.handle_payload(session, payload)
+
+    async def shutdown(self) -> None:
+        """Stop accepting, then close every socket with 1001 (going away)."""
+        if self._server is not None:
+            self._server.close()
+        for connection in list(self._connections):
+            connection.close(WSCloseCode.GOING_AWAY, "server shutting down")
+        if self._server is not None:
+            await self._server.wait_closed()
+        log.info("WebSocket gateway stopped")
