@@ -40,7 +40,9 @@ class FunctionSpec:
 _REGISTRY: dict[str, FunctionSpec] = {}
 
 
-def handler(name: str, *args: Arg, needs_login: bool = True) -> Callable[[HandlerFunc], HandlerFunc]:
+def handler(
+    name: str, *args: Arg, needs_login: bool = True
+) -> Callable[[HandlerFunc], HandlerFunc]:
     """Register ``func`` as the implementation of the jssdk function ``name``."""
 
     def register(func: HandlerFunc) -> HandlerFunc:

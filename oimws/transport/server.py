@@ -32,8 +32,12 @@ log = logging.getLogger("oimws.transport")
 # A small first read buffer keeps idle connections cheap; picows grows it when needed.
 READ_BUFFER_INIT_SIZE = 2048
 
+CLOSE_GOING_AWAY = WSCloseCode.GOING_AWAY.value
+CLOSE_PROTOCOL_ERROR = WSCloseCode.PROTOCOL_ERROR.value
+CLOSE_MESSAGE_TOO_BIG = WSCloseCode.MESSAGE_TOO_BIG.value
 
-class ClientConnection(WSListener):  # type: ignore[misc]
+
+class ClientConnection(WSListener):
     """One socket: reassembles messages, hands payloads to the dispatcher, writes frames."""
 
     def __init__(self, gateway: WebSocketGateway, connect: ConnectRequest) -> None:
@@ -54,19 +58,19 @@ class ClientConnection(WSListener):  # type: ignore[misc]
         msg_type = frame.msg_type
         if msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
             if self._fragments is not None:
-                self.close(WSCloseCode.PROTOCOL_ERROR, "new message before the last one ended")
+                self.close(CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
             elif frame.fin:
                 self._gateway.dispatch(self, frame.get_payload_as_memoryview())
             else:
                 self._fragments = bytearray(frame.get_payload_as_memoryview())
         elif msg_type == WSMsgType.CONTINUATION:
             if self._fragments is None:
-                self.close(WSCloseCode.PROTOCOL_ERROR, "continuation without a message")
+                self.close(CLOSE_PROTOCOL_ERROR, "continuation without a message")
                 return
             self._fragments += frame.get_payload_as_memoryview()
             if len(self._fragments) > self._gateway.config.max_message_size:
                 self._fragments = None
-                self.close(WSCloseCode.MESSAGE_TOO_BIG, "message too big")
+                self.close(CLOSE_MESSAGE_TOO_BIG, "message too big")
             elif frame.fin:
                 payload, self._fragments = self._fragments, None
                 self._gateway.dispatch(self, payload)
@@ -164,7 +168,9 @@ class WebSocketGateway:
             connection.session.logged_in = False
             self._delivery.remove(connection.session)
 
-    def dispatch(self, connection: ClientConnection, payload: bytes | bytearray | memoryview) -> None:
+    def dispatch(
+        self, connection: ClientConnection, payload: bytes | bytearray | memoryview
+    ) -> None:
         session = connection.session
         if session is not None:
             self._dispatcher.handle_payload(session, payload)
@@ -174,7 +180,7 @@ class WebSocketGateway:
         if self._server is not None:
             self._server.close()
         for connection in list(self._connections):
-            connection.close(WSCloseCode.GOING_AWAY, "server shutting down")
+            connection.close(CLOSE_GOING_AWAY, "server shutting down")
         if self._server is not None:
             await self._server.wait_closed()
         log.info("WebSocket gateway stopped")

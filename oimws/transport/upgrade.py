@@ -56,7 +56,8 @@ def admit(path: bytes, headers: Mapping[str, str], tokens: TokenService) -> Conn
 
     user_id = single("sendID")
     if not user_id or len(user_id) > MAX_USER_ID_LENGTH:
-        raise UpgradeRefused(400, ErrCode.CONN_ARGS, "query parameter sendID is missing or too long")
+        raise UpgradeRefused(
+            400, ErrCode.CONN_ARGS, "query parameter sendID is missing or too long")
     try:
         platform_id = int(single("platformID"))
     except ValueError:

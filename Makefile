@@ -1,0 +1,85 @@
+# oimws: build, run and check the gateway. `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_DIR := run
+PID_FILE := $(RUN_DIR)/oimws.pid
+LOG_FILE := $(RUN_DIR)/oimws.log
+OIMWS_ARGS ?=
+API_URL ?= http://127.0.0.1:$${OIMWS_API_PORT:-10002}
+BUILD_STAMP := $(VENV)/.oimws-built
+SOURCES := pyproject.toml setup.py $(wildcard oimws/_speedups/*.pyx oimws/_speedups/*.pxd)
+E2E_DIR := tests/e2e
+
+.PHONY: help build start check stop restart test lint bench bench-micro wheel clean
+
+help:
+	@echo "make build   create $(VENV) and install oimws with its compiled extensions"
+	@echo "make start   build if needed, run the gateway in the background ($(LOG_FILE))"
+	@echo "make check   print the running gateway's health; non-zero exit when down"
+	@echo "make stop    SIGTERM the gateway and wait for its graceful exit"
+	@echo "make test    run the whole test suite (unit, integration, end-to-end)"
+	@echo "make lint    ruff, mypy, cython-lint"
+	@echo "make bench   the benchmark suites"
+	@echo "make wheel   build a wheel into dist/"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(BUILD_STAMP): $(PY) $(SOURCES)
+	$(PY) -m pip install --quiet "setuptools>=68" wheel "Cython>=3.0" "picows>=2.3"
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[dev]"
+	@touch $@
+
+build: $(BUILD_STAMP)
+
+start: build
+	@mkdir -p $(RUN_DIR)
+	@if [ -f $(PID_FILE) ] && kill -0 $$(cat $(PID_FILE)) 2>/dev/null; then \
+		echo "oimws is already running (pid $$(cat $(PID_FILE)))"; exit 0; fi; \
+	nohup $(VENV)/bin/oimws serve $(OIMWS_ARGS) >>$(LOG_FILE) 2>&1 & echo $$! > $(PID_FILE); \
+	for i in $$(seq 1 50); do \
+		if $(PY) -m oimws.healthcheck $(API_URL) >/dev/null 2>&1; then \
+			echo "oimws started (pid $$(cat $(PID_FILE))), log: $(LOG_FILE)"; \
+			$(PY) -m oimws.healthcheck $(API_URL); exit 0; fi; \
+		if ! kill -0 $$(cat $(PID_FILE)) 2>/dev/null; then break; fi; \
+		sleep 0.2; done; \
+	echo "oimws did not start; last log lines:"; tail -n 20 $(LOG_FILE); rm -f $(PID_FILE); exit 1
+
+check: build
+	@$(PY) -m oimws.healthcheck $(API_URL)
+
+stop:
+	@if [ ! -f $(PID_FILE) ] || ! kill -0 $$(cat $(PID_FILE)) 2>/dev/null; then \
+		echo "oimws is not running"; rm -f $(PID_FILE); exit 0; fi; \
+	pid=$$(cat $(PID_FILE)); kill -TERM $$pid; \
+	for i in $$(seq 1 100); do \
+		if ! kill -0 $$pid 2>/dev/null; then rm -f $(PID_FILE); echo "oimws stopped"; exit 0; fi; \
+		sleep 0.1; done; \
+	echo "oimws (pid $$pid) did not exit within 10 s"; exit 1
+
+restart: stop start
+
+$(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package-lock.json
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+test: build $(E2E_DIR)/node_modules/.package-lock.json
+	$(PY) -m pytest tests
+
+lint: build
+	$(VENV)/bin/ruff check oimws tests benchmarks
+	$(VENV)/bin/mypy
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cython-lint oimws/_speedups
+
+bench-micro: build
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops -p no:randomly
+
+bench: bench-micro
+
+wheel: build
+	$(PY) -m build --wheel --outdir dist
+
+clean:
+	rm -rf build dist *.egg-info oimws/_speedups/*.c oimws/_speedups/*.so $(BUILD_STAMP) \
+		.pytest_cache .mypy_cache .ruff_cache
