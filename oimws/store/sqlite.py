@@ -175,6 +175,7 @@ class SqliteStore(Store):
         self._pending: _Batch | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = True
+        self.commit_count = 0  # transactions committed by the writer: one per batch
 
     # lifecycle
     async def open(self) -> None:
@@ -233,6 +234,7 @@ class SqliteStore(Store):
                 return
             batch: _Batch = item
             outcomes = self._run_batch(conn, batch.ops)
+            self.commit_count += 1
             loop.call_soon_threadsafe(_settle, batch.futures, outcomes)
 
     @staticmethod

@@ -1,0 +1,61 @@
+import time
+
+import jwt
+import pytest
+
+from oimws.protocol.errors import ErrCode
+from oimws.tokens import TokenError, TokenService
+
+SECRET = "s3cret-for-tests"
+tokens = TokenService(SECRET, 3600)
+
+
+def craft(claims: dict, secret: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, secret, algorithm=algorithm)
+
+
+def test_issue_then_verify():
+    claims = tokens.verify(tokens.issue("alice", 5))
+    assert (claims.user_id, claims.platform_id) == ("alice", 5)
+    assert claims.expires_at > time.time()
+
+
+def test_openim_shaped_token_from_elsewhere_is_accepted():
+    now = int(time.time())
+    token = craft({"UserID": "bob", "PlatformID": 1, "exp": now + 60, "nbf": now, "iat": now})
+    assert tokens.verify_for(token, "bob", 1).user_id == "bob"
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [
+        ("", ErrCode.TOKEN_NOT_EXIST),
+        ("garbage", ErrCode.TOKEN_MALFORMED),
+        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) - 60}),
+         ErrCode.TOKEN_EXPIRED),
+        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) + 600,
+                "nbf": int(time.time()) + 300}), ErrCode.TOKEN_NOT_VALID_YET),
+        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) + 60}, "other"),
+         ErrCode.TOKEN_INVALID),
+        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) + 60}, None, "none"),
+         ErrCode.TOKEN_INVALID),
+        (craft({"UserID": "a", "exp": int(time.time()) + 60}), ErrCode.TOKEN_UNKNOWN),
+        (craft({"UserID": 7, "PlatformID": 5, "exp": int(time.time()) + 60}),
+         ErrCode.TOKEN_MALFORMED),
+    ],
+    ids=["empty", "garbage", "expired", "not-yet-valid", "forged", "alg-none", "no-platform",
+         "non-string-user"],
+)
+def test_refusals_carry_openim_codes(token: str, code: ErrCode):
+    with pytest.raises(TokenError) as raised:
+        tokens.verify(token)
+    assert raised.value.code == code
+
+
+def test_user_and_platform_must_match():
+    token = tokens.issue("alice", 5)
+    with pytest.raises(TokenError, match="another user") as raised:
+        tokens.verify_for(token, "bob", 5)
+    assert raised.value.code == ErrCode.TOKEN_INVALID
+    with pytest.raises(TokenError, match="another platform"):
+        tokens.verify_for(token, "alice", 1)
