@@ -73,7 +73,7 @@ lint: build
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cython-lint oimws/_speedups
 
 bench-micro: build
-	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops -p no:randomly
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops
 
 bench: bench-micro
 
