@@ -21,7 +21,8 @@ class Connection(Protocol):
 
     @property
     def raw_transport(self) -> Any:
-        """The transport object the Cython fan-out writes to directly."""
+        """The picows ``WSTransport`` the compiled fan-out writes to directly, or None for a
+        connection of another kind (then ``send_frame`` is used)."""
 
 
 class Session:

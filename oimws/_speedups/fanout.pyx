@@ -14,7 +14,7 @@ cpdef list send_to_all(list transports, bytes frame, Py_ssize_t write_buffer_lim
     cdef WSTransport transport
     cdef Py_ssize_t backlog
     for item in transports:
-        transport = <WSTransport>item
+        transport = <WSTransport?>item  # checked: a wrong object raises, never corrupts
         if transport.is_disconnected or transport.is_close_frame_sent:
             continue
         transport.send(WSMsgType.TEXT, frame)

@@ -77,14 +77,23 @@ class SessionRegistry:
         session.send(self._codec.encode_push(event, data))
 
     def send_to_sessions(self, sessions: list[Session], frame: bytes) -> None:
-        transports = [s.connection.raw_transport for s in sessions]
-        overflowed = send_to_all(transports, frame, self._write_buffer_limit)
-        if overflowed:
-            slow = set(map(id, overflowed))
-            for session in sessions:
-                if id(session.connection.raw_transport) in slow:
-                    log.warning("%r fell behind its write buffer bound; disconnecting", session)
-                    session.close(CLOSE_POLICY_VIOLATION, "slow consumer")
+        """Write one frame to many sessions: picows sockets through the compiled loop, any
+        other kind of connection (one without a picows transport) through its own send."""
+        transports = []
+        by_transport: dict[int, Session] = {}
+        for session in sessions:
+            transport = session.connection.raw_transport
+            if transport is None:
+                session.send(frame)
+            else:
+                transports.append(transport)
+                by_transport[id(transport)] = session
+        if not transports:
+            return
+        for transport in send_to_all(transports, frame, self._write_buffer_limit):
+            slow = by_transport[id(transport)]
+            log.warning("%r fell behind its write buffer bound; disconnecting", slow)
+            slow.close(CLOSE_POLICY_VIOLATION, "slow consumer")
 
     def kick(self, session: Session, reason: str) -> None:
         """Tell a displaced session it was kicked (the client then closes) and close it."""

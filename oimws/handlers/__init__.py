@@ -1,5 +1,5 @@
 """Domain rules, one module per domain. Importing this package registers every function."""
 
-from oimws.handlers import auth, conversation, message
+from oimws.handlers import auth, conversation, message, user
 
-__all__ = ["auth", "conversation", "message"]
+__all__ = ["auth", "conversation", "message", "user"]

@@ -88,6 +88,9 @@ async def push_conversation_updates(
         ctx.delivery.push([owner], events.ON_TOTAL_UNREAD_CHANGED, await total_unread(ctx, owner))
 
 
+CONVERSATION_ID_PREFIXES = ("si_", "sg_", "sn_")
+
+
 async def require_membership(
     ctx: AppContext, session: Session, conversation_id: str
 ) -> ConversationRecord | None:
@@ -95,6 +98,8 @@ async def require_membership(
 
     Returns None for a conversation that does not exist yet for anybody.
     """
+    if not conversation_id.startswith(CONVERSATION_ID_PREFIXES):
+        raise ArgumentError(f"{conversation_id!r} is not a conversation ID (si_, sg_ or sn_)")
     record = await ctx.store.get_conversation(session.user_id, conversation_id)
     if record is not None:
         return record

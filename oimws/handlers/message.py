@@ -150,7 +150,8 @@ async def _send_single(
     if offline_push is not None:
         outgoing["offlinePush"] = offline_push
     conversation_id = single_conversation_id(session.user_id, recv_id)
-    participants = [session.user_id, recv_id]
+    # A note to oneself has one participant, who must hear of it once.
+    participants = list(dict.fromkeys((session.user_id, recv_id)))
 
     if online_only:
         send_time = now_ms()

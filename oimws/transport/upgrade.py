@@ -15,6 +15,7 @@ from oimws.protocol.errors import ApiError, ErrCode
 from oimws.tokens import TokenService
 
 MAX_USER_ID_LENGTH = 64
+PLATFORM_IDS = range(1, 11)  # 1 iOS .. 9 iPad, 10 admin (PROTOCOL.md)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,6 +64,9 @@ def admit(path: bytes, headers: Mapping[str, str], tokens: TokenService) -> Conn
     except ValueError:
         raise UpgradeRefused(400, ErrCode.CONN_ARGS,
                              "query parameter platformID must be an integer") from None
+    if platform_id not in PLATFORM_IDS:
+        raise UpgradeRefused(400, ErrCode.CONN_ARGS,
+                             f"platformID {platform_id} is not an OpenIM platform (1-10)")
     token = single("token") or _bearer_token(headers)
     try:
         tokens.verify_for(token, user_id, platform_id)

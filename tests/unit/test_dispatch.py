@@ -177,3 +177,38 @@ def test_every_function_declares_its_schema():
             "CreateCustomMessage", "SendMessage", "SendMessageNotOss",
             "GetAllConversationList", "GetOneConversation", "GetTotalUnreadMsgCount",
             "MarkConversationMessageAsRead", "GetAdvancedHistoryMessageList"} <= names
+
+
+async def test_a_note_to_oneself_is_announced_once(env):
+    ctx, dispatcher = env
+    alice = new_session("alice")
+    await login(ctx, dispatcher, alice)
+    text = await request(dispatcher, alice, call("CreateTextMessage", '["note"]'))
+    reply = await request(dispatcher, alice, call(
+        "SendMessage", json.dumps([text["data"], "alice", "", "{}", False])))
+    assert reply["errCode"] == 0
+    events = [f["event"] for f in alice.connection.frames]  # type: ignore[attr-defined]
+    assert events.count("OnNewConversation") == 1
+    assert events.count("OnTotalUnreadMessageCountChanged") == 1
+    own = await ctx.store.get_conversation("alice", "si_alice_alice")
+    assert own is not None and own.unread_count == 0
+
+
+async def test_conversation_ids_must_have_a_known_prefix(env):
+    ctx, dispatcher = env
+    alice = new_session("alice")
+    await login(ctx, dispatcher, alice)
+    params = json.dumps({"conversationID": "garbage", "count": 5})
+    reply = await request(dispatcher, alice,
+                          call("GetAdvancedHistoryMessageList", json.dumps([params])))
+    assert reply["errCode"] == 10002 and "garbage" in reply["errMsg"]
+
+
+async def test_self_user_info(env):
+    ctx, dispatcher = env
+    alice = new_session("alice")
+    await login(ctx, dispatcher, alice)
+    reply = await request(dispatcher, alice, call("GetSelfUserInfo"))
+    info = json.loads(reply["data"])
+    assert (info["userID"], info["nickname"], info["globalRecvMsgOpt"]) == ("alice", "Alice", 0)
+    assert info["createTime"] > 0

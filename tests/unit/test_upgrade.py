@@ -28,6 +28,8 @@ def test_bearer_header_carries_the_token():
     [
         (b"/?platformID=5", 400, ErrCode.CONN_ARGS),
         (b"/?sendID=alice&platformID=web", 400, ErrCode.CONN_ARGS),
+        (b"/?sendID=alice&platformID=99", 400, ErrCode.CONN_ARGS),
+        (b"/?sendID=alice&platformID=0", 400, ErrCode.CONN_ARGS),
         (b"/?sendID=alice&platformID=5", 401, ErrCode.TOKEN_NOT_EXIST),
         (b"/?sendID=alice&platformID=5&token=xyz", 401, ErrCode.TOKEN_MALFORMED),
     ],

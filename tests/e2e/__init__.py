@@ -1,0 +1,1 @@
+"""End-to-end tests: the real npm jssdk client against the real server."""
