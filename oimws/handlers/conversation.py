@@ -13,8 +13,7 @@ from oimws.protocol import events
 from oimws.protocol.args import Int, JsonArray, JsonObject, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
-from oimws.store import ConversationRecord
-from oimws.store.base import Message
+from oimws.store import ConversationRecord, Message
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_SINGLE, conversation_id_for
 

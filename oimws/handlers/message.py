@@ -13,8 +13,7 @@ from oimws.protocol import events
 from oimws.protocol.args import Bool, JsonObject, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
-from oimws.store import DuplicateClientMsgIDError
-from oimws.store.base import Message
+from oimws.store import DuplicateClientMsgIDError, Message
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_SINGLE, single_conversation_id
 

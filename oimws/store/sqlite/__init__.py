@@ -1,0 +1,13 @@
+"""The embedded SQLite backend: one engine (group commit), one mixin per domain."""
+
+from oimws.store.base import Store
+from oimws.store.sqlite.engine import SqliteEngine
+from oimws.store.sqlite.messages import SqliteMessages
+from oimws.store.sqlite.users import SqliteUsers
+
+
+class SqliteStore(SqliteUsers, SqliteMessages, Store):
+    """The store on one SQLite file (WAL mode)."""
+
+
+__all__ = ["SqliteEngine", "SqliteStore"]

@@ -1,0 +1,203 @@
+"""The embedded store's engine: SQLite in WAL mode with group commit.
+
+One writer thread owns the write connection. Writes requested during one event-loop tick are
+handed over together and committed in ONE transaction (one fsync), each inside its own
+savepoint so a failing write does not take its neighbours down. Callers are answered only
+after that commit. Reads use a second connection on the loop thread; WAL lets them proceed
+while the writer commits, and they see only committed data.
+
+Each domain module (users, messages, ...) is a mixin over ``SqliteEngine`` that declares its
+own ``SCHEMA`` = (domain, migrations); every domain's schema is versioned on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from oimws.store.base import StoreError
+
+log = logging.getLogger("oimws.store")
+
+WriteOp = Callable[[sqlite3.Connection], Any]
+Schema = tuple[str, tuple[str, ...]]
+
+
+class _Batch:
+    __slots__ = ("futures", "ops")
+
+    def __init__(self) -> None:
+        self.ops: list[WriteOp] = []
+        self.futures: list[asyncio.Future[Any]] = []
+
+
+_CLOSE = object()
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, schemas: list[Schema]) -> None:
+    """Bring every domain's tables to its newest version, one transaction per step."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_versions ("
+                 " domain TEXT PRIMARY KEY, version INTEGER NOT NULL)")
+    for domain, migrations in schemas:
+        row = conn.execute("SELECT version FROM schema_versions WHERE domain = ?",
+                           (domain,)).fetchone()
+        version = row[0] if row else 0
+        if version > len(migrations):
+            raise StoreError(
+                f"the {domain} schema is at version {version}, newer than this oimws knows "
+                f"({len(migrations)}); upgrade oimws")
+        for number in range(version, len(migrations)):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in migrations[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_versions (domain, version) VALUES (?, ?)"
+                             " ON CONFLICT (domain) DO UPDATE SET version = excluded.version",
+                             (domain, number + 1))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            log.info("store schema %s migrated to version %d", domain, number + 1)
+
+
+class SqliteEngine:
+    SCHEMA: ClassVar[Schema | None] = None
+
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
+        self._path = path
+        self._synchronous = synchronous.upper()
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._thread: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._pending: _Batch | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = True
+        self.commit_count = 0  # transactions committed by the writer: one per batch
+
+    def _schemas(self) -> list[Schema]:
+        schemas = []
+        for cls in reversed(type(self).__mro__):
+            schema = cls.__dict__.get("SCHEMA")
+            if schema is not None:
+                schemas.append(schema)
+        return schemas
+
+    # lifecycle
+    async def open(self) -> None:
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._writer = _connect(self._path, self._synchronous)
+            migrate(self._writer, self._schemas())
+            self._reader = _connect(self._path, self._synchronous)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store at {self._path}: {exc}") from exc
+        self._closed = False
+        self._thread = threading.Thread(target=self._write_loop, name="oimws-sqlite-writer",
+                                        daemon=True)
+        self._thread.start()
+        log.info("store opened at %s (WAL, synchronous=%s)", self._path, self._synchronous)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._flush()
+        self._queue.put(_CLOSE)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                conn.close()
+        self._reader = self._writer = None
+        log.info("store closed")
+
+    # group commit
+    def _write(self, op: WriteOp) -> asyncio.Future[Any]:
+        if self._closed or self._loop is None:
+            raise StoreError("store is closed")
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if self._pending is None:
+            self._pending = _Batch()
+            self._loop.call_soon(self._flush)
+        self._pending.ops.append(op)
+        self._pending.futures.append(future)
+        return future
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, None
+        if batch is not None:
+            self._queue.put(batch)
+
+    def _write_loop(self) -> None:
+        conn = self._writer
+        assert conn is not None and self._loop is not None
+        loop = self._loop
+        while True:
+            item = self._queue.get()
+            if item is _CLOSE:
+                return
+            batch: _Batch = item
+            outcomes = self._run_batch(conn, batch.ops)
+            self.commit_count += 1
+            loop.call_soon_threadsafe(_settle, batch.futures, outcomes)
+
+    @staticmethod
+    def _run_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op in ops:
+                conn.execute("SAVEPOINT op")
+                try:
+                    outcomes.append((True, op(conn)))
+                    conn.execute("RELEASE op")
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((False, exc))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("store commit failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = StoreError(f"store write failed: {exc}")
+            return [(False, failure)] * len(ops)
+        return outcomes
+
+    def _read(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise StoreError("store is closed")
+        return self._reader
+
+    async def check_writable(self) -> None:
+        await self._write(lambda conn: conn.execute("SELECT 1").fetchone())
+
+
+def _settle(futures: list[asyncio.Future[Any]], outcomes: list[tuple[bool, Any]]) -> None:
+    for future, (ok, value) in zip(futures, outcomes, strict=True):
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        elif isinstance(value, sqlite3.Error):
+            future.set_exception(StoreError(str(value)))
+        else:
+            future.set_exception(value)
