@@ -15,22 +15,23 @@ from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permissio
 from oimws.session import Session
 from oimws.store import ConversationRecord, Message
 from oimws.util.clock import now_ms
-from oimws.util.ids import SESSION_SINGLE, conversation_id_for
+from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
 
 CONTENT_TYPE_HAS_READ_RECEIPT = 2200
 MSG_FROM_USER = 100
 
 
-def conversation_item(record: ConversationRecord, peer: dict[str, str] | None) -> dict[str, Any]:
-    """The client's ``ConversationItem`` for one user's view of a conversation."""
+def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) -> dict[str, Any]:
+    """The client's ``ConversationItem`` for one user's view of a conversation; ``shown`` is
+    the peer's or the group's name and face."""
     latest = record.latest_msg
     return {
         "conversationID": record.conversation_id,
         "conversationType": record.conversation_type,
         "userID": record.user_id,
         "groupID": record.group_id,
-        "showName": (peer or {}).get("nickname") or record.user_id or record.group_id,
-        "faceURL": (peer or {}).get("faceURL", ""),
+        "showName": (shown or {}).get("nickname") or record.user_id or record.group_id,
+        "faceURL": (shown or {}).get("faceURL", ""),
         "recvMsgOpt": record.recv_msg_opt,
         "unreadCount": record.unread_count,
         "groupAtType": 0,
@@ -55,13 +56,18 @@ async def conversation_items(
     ctx: AppContext, records: Iterable[ConversationRecord]
 ) -> list[dict[str, Any]]:
     records = list(records)
-    peer_ids = [r.user_id for r in records if r.user_id]
-    users = await ctx.store.get_users(peer_ids)
+    users = await ctx.store.get_users([r.user_id for r in records if r.user_id])
+    groups = await ctx.store.get_groups([r.group_id for r in records if r.group_id])
     items = []
     for record in records:
-        user = users.get(record.user_id)
-        peer = {"nickname": user.nickname, "faceURL": user.face_url} if user else None
-        items.append(conversation_item(record, peer))
+        user, group = users.get(record.user_id), groups.get(record.group_id)
+        if user is not None:
+            shown = {"nickname": user.nickname, "faceURL": user.face_url}
+        elif group is not None:
+            shown = {"nickname": group.group_name, "faceURL": group.face_url}
+        else:
+            shown = None
+        items.append(conversation_item(record, shown))
     return items
 
 
@@ -87,7 +93,8 @@ async def push_conversation_updates(
         ctx.delivery.push([owner], events.ON_TOTAL_UNREAD_CHANGED, await total_unread(ctx, owner))
 
 
-CONVERSATION_ID_PREFIXES = ("si_", "sg_", "sn_")
+GROUP_PREFIX = "sg_"
+CONVERSATION_ID_PREFIXES = ("si_", GROUP_PREFIX, "sn_")
 
 
 async def require_membership(
@@ -99,6 +106,11 @@ async def require_membership(
     """
     if not conversation_id.startswith(CONVERSATION_ID_PREFIXES):
         raise ArgumentError(f"{conversation_id!r} is not a conversation ID (si_, sg_ or sn_)")
+    if conversation_id.startswith(GROUP_PREFIX):
+        # Group history is for current members only: once kicked or gone, one reads no more.
+        group_id = conversation_id[len(GROUP_PREFIX):]
+        if not await ctx.store.get_members(group_id, [session.user_id]):
+            raise ApiError(ErrCode.NOT_IN_GROUP_YET, f"not a member of group {group_id!r}")
     record = await ctx.store.get_conversation(session.user_id, conversation_id)
     if record is not None:
         return record
@@ -134,17 +146,20 @@ async def get_conversation_list_split(
 async def get_one_conversation(
     ctx: AppContext, session: Session, session_type: int, source_id: str
 ) -> dict[str, Any]:
-    """The conversation with a user; one that has no messages yet is answered empty."""
-    if session_type != SESSION_SINGLE:
+    """The conversation with a user or group; one without messages yet is answered empty."""
+    if session_type not in (SESSION_SINGLE, SESSION_GROUP):
         raise ApiError(ErrCode.NOT_SUPPORT_OPT,
-                       f"sessionType {session_type} conversations are not available yet")
+                       f"sessionType {session_type} conversations are not available")
     if not source_id:
         raise ArgumentError("argument 1 (sourceID) must not be empty")
     conversation_id = conversation_id_for(session_type, session.user_id, source_id)
-    record = await ctx.store.get_conversation(session.user_id, conversation_id)
-    if record is None:
-        if source_id not in await ctx.store.get_users([source_id]):
+    if session_type == SESSION_GROUP:
+        record = await require_membership(ctx, session, conversation_id)
+    else:
+        record = await ctx.store.get_conversation(session.user_id, conversation_id)
+        if record is None and source_id not in await ctx.store.get_users([source_id]):
             raise ApiError(ErrCode.USER_ID_NOT_FOUND, f"user {source_id!r} is not registered")
+    if record is None:
         record = _empty_conversation(session, session_type, source_id)
     return (await conversation_items(ctx, [record]))[0]
 

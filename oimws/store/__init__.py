@@ -1,6 +1,6 @@
 """Persistence behind one interface (``Store``); backends know nothing of connections."""
 
-from oimws.store.base import DuplicateClientMsgIDError, Store, StoreError
+from oimws.store.base import DuplicateClientMsgIDError, DuplicateKeyError, Store, StoreError
 from oimws.store.messages import AppendResult, ConversationRecord, Message, ReadResult
 from oimws.store.users import UserRecord
 
@@ -8,6 +8,7 @@ __all__ = [
     "AppendResult",
     "ConversationRecord",
     "DuplicateClientMsgIDError",
+    "DuplicateKeyError",
     "Message",
     "ReadResult",
     "Store",

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import abc
 
+from oimws.store.errors import DuplicateClientMsgIDError, DuplicateKeyError, StoreError
 from oimws.store.friends import FriendStore
 from oimws.store.groups import GroupStore
 from oimws.store.messages import MessageStore
 from oimws.store.users import UserStore
 
-
-class StoreError(Exception):
-    """The store could not do what was asked (I/O failure, constraint, closed)."""
-
-
-class DuplicateClientMsgIDError(StoreError):
-    """The clientMsgID belongs to another sender's or another conversation's message."""
+__all__ = ["DuplicateClientMsgIDError", "DuplicateKeyError", "Store", "StoreError"]
 
 
 class Store(UserStore, FriendStore, GroupStore, MessageStore):

@@ -56,9 +56,12 @@ class MessageStore(abc.ABC):
         conversation_id: str,
         message: Message,
         participants: Sequence[str],
+        *,
+        counts_as_unread: bool = True,
     ) -> AppendResult:
         """Assign the next seq and a server message ID, persist, update each participant's
-        conversation (latest message; unread +1 for everyone but the sender). Idempotent on
+        conversation (latest message; unread +1 for everyone but the sender, unless
+        ``counts_as_unread`` is off, as for most notifications). Idempotent on
         ``clientMsgID``: a repeat returns the stored message and changes nothing."""
 
     @abc.abstractmethod

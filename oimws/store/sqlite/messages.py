@@ -101,7 +101,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
 
     # messages
     async def append_message(
-        self, conversation_id: str, message: Message, participants: Sequence[str]
+        self, conversation_id: str, message: Message, participants: Sequence[str], *,
+        counts_as_unread: bool = True,
     ) -> AppendResult:
         client_msg_id = message["clientMsgID"]
         sender = message["sendID"]
@@ -157,7 +158,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
                         "UPDATE user_conversations SET has_read_seq = ? WHERE owner_id = ?"
                         " AND conversation_id = ? AND unread_count = 0",
                         (seq, owner, conversation_id))
-                else:
+                elif counts_as_unread:
                     conn.execute(
                         "UPDATE user_conversations SET unread_count = unread_count + 1"
                         " WHERE owner_id = ? AND conversation_id = ?", (owner, conversation_id))
