@@ -2,11 +2,12 @@
 
 from oimws.store.base import Store
 from oimws.store.sqlite.engine import SqliteEngine
+from oimws.store.sqlite.groups import SqliteGroups
 from oimws.store.sqlite.messages import SqliteMessages
 from oimws.store.sqlite.users import SqliteUsers
 
 
-class SqliteStore(SqliteUsers, SqliteMessages, Store):
+class SqliteStore(SqliteUsers, SqliteGroups, SqliteMessages, Store):
     """The store on one SQLite file (WAL mode)."""
 
 
