@@ -11,6 +11,7 @@ from oimws.config import Config
 from oimws.context import AppContext
 from oimws.delivery import SessionRegistry
 from oimws.dispatch import Dispatcher
+from oimws.handlers.user import watch_presence
 from oimws.protocol.codec import JsonEnvelopeCodec
 from oimws.store.sqlite import SqliteStore
 from oimws.tokens import TokenService
@@ -34,6 +35,7 @@ class Node:
             codec=codec,
         )
         self.dispatcher = Dispatcher(self.ctx)
+        watch_presence(self.ctx)
         self.gateway = WebSocketGateway(config, self.ctx.tokens, self.ctx.delivery,
                                         self.dispatcher)
         self.admin = AdminServer(self.ctx, lambda: self.gateway.connection_count)

@@ -29,6 +29,11 @@ class Config:
     data_dir: Path = Path("./data")
     secret: str = DEFAULT_SECRET
     log_level: str = "info"
+    log_format: str = "auto"  # json, text, or auto: text on a terminal, JSON lines otherwise
+
+    # TLS: with both set, the WebSocket port serves wss:// and the admin port https://
+    tls_cert: str = ""
+    tls_key: str = ""
 
     # Tokens
     token_expire_seconds: int = 90 * 24 * 3600
@@ -47,8 +52,19 @@ class Config:
     # Store
     sqlite_synchronous: str = "FULL"
 
+    # Uploaded files (the jssdk's uploadFile), kept under data_dir/objects
+    upload_max_bytes: int = 100 * 1024 * 1024
+    upload_part_bytes: int = 5 * 1024 * 1024  # the jssdk PUTs every part at once
+    upload_allowed_types: tuple[str, ...] = (
+        "image/*", "audio/*", "video/*", "text/plain", "application/*")
+    # Base of the URLs handed out for uploads and objects (e.g. https://im.example.com/api
+    # behind a proxy); empty: the scheme and host the client used to reach the admin API.
+    public_api_url: str = ""
+
     # Messaging rules
     history_page_max: int = 1000
+    revoke_window_seconds: int = 120  # senders revoke within this; group managers any time
+    friend_required_for_chat: bool = False  # one-to-one messages only between friends (1303)
 
     def uses_default_secret(self) -> bool:
         return self.secret == DEFAULT_SECRET
@@ -65,6 +81,14 @@ class Config:
     def sqlite_path(self) -> Path:
         return self.data_dir / "oimws.sqlite3"
 
+    @property
+    def objects_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_cert)
+
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Config)}
 
@@ -73,6 +97,8 @@ def _coerce(name: str, value: Any) -> Any:
     """Turn a TOML/env/flag value into the field's type, or say precisely what is wrong."""
     field_type = _FIELDS[name].type
     try:
+        if field_type == "bool":
+            return _coerce_bool(value)
         if field_type == "int":
             if isinstance(value, bool):
                 raise TypeError
@@ -92,6 +118,23 @@ def _coerce(name: str, value: Any) -> Any:
     except (TypeError, ValueError):
         raise ConfigError(f"setting {name!r}: cannot use {value!r} as {field_type}") from None
     raise ConfigError(f"setting {name!r} has an unsupported type {field_type}")
+
+
+_TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+def _coerce_bool(value: Any) -> bool:
+    """TOML gives a boolean; the environment and flags give words like true/false, 1/0."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    raise ValueError
 
 
 def _from_mapping(values: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -156,3 +199,12 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting 'idle_timeout' must be above ping_interval and at most twice it")
     if not config.secret:
         raise ConfigError("setting 'secret' must not be empty")
+    if config.log_format not in ("auto", "json", "text"):
+        raise ConfigError(f"setting 'log_format': {config.log_format!r} is not auto, json or text")
+    if bool(config.tls_cert) != bool(config.tls_key):
+        raise ConfigError("settings 'tls_cert' and 'tls_key' go together: give both or neither")
+    for name in ("upload_max_bytes", "upload_part_bytes"):
+        if getattr(config, name) <= 0:
+            raise ConfigError(f"setting {name!r} must be positive")
+    if config.public_api_url and not config.public_api_url.startswith(("http://", "https://")):
+        raise ConfigError("setting 'public_api_url' must start with http:// or https://")

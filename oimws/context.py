@@ -6,6 +6,7 @@ import dataclasses
 
 from oimws.config import Config
 from oimws.delivery import SessionRegistry
+from oimws.delivery.coalesce import PerTickCoalescer
 from oimws.protocol.codec import Codec
 from oimws.store import Store
 from oimws.tokens import TokenService
@@ -18,3 +19,5 @@ class AppContext:
     delivery: SessionRegistry
     tokens: TokenService
     codec: Codec
+    # conversation changes to push, once per user per loop tick (see handlers.conversation)
+    conversation_updates: PerTickCoalescer = dataclasses.field(default_factory=PerTickCoalescer)

@@ -12,6 +12,7 @@ import dataclasses
 import inspect
 import logging
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
 from oimws.context import AppContext
@@ -67,14 +68,16 @@ def registered_functions() -> Iterator[FunctionSpec]:
     return iter(sorted(_REGISTRY.values(), key=lambda spec: spec.name))
 
 
-def load_handlers() -> None:
+def load_handlers() -> ModuleType:
     """Import the handler modules so their decorators run."""
-    import oimws.handlers  # noqa: F401
+    import oimws.handlers
+
+    return oimws.handlers
 
 
 class Dispatcher:
     def __init__(self, ctx: AppContext) -> None:
-        load_handlers()
+        load_handlers().install(ctx)
         self._ctx = ctx
         self._codec = ctx.codec
         self._functions = dict(_REGISTRY)
@@ -136,9 +139,11 @@ class Dispatcher:
         self._reply(session, request, result)
 
     async def drain(self) -> None:
-        """Wait for requests already being handled (graceful shutdown)."""
-        if self._tasks:
+        """Wait for requests already being handled and the pushes they caused (graceful
+        shutdown)."""
+        while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._ctx.conversation_updates.drain()
 
     def _reply(self, session: Session, request: Request, result: Any) -> None:
         session.send(self._codec.encode_response(

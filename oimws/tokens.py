@@ -30,6 +30,7 @@ class TokenClaims:
     user_id: str
     platform_id: int
     expires_at: int
+    issued_at_ms: int = 0  # 0: the token carried no iat
 
 
 class TokenError(ApiError):
@@ -40,18 +41,42 @@ class TokenService:
     def __init__(self, secret: str, expire_seconds: int) -> None:
         self._secret = secret
         self.expire_seconds = expire_seconds
+        # (userID, platformID) -> tokens issued before this time (ms) are refused (1506):
+        # a forced logout. Kept in memory so the upgrade checks it without I/O; the store
+        # keeps it durable (see ``revoke``'s caller).
+        self._revoked_before: dict[tuple[str, int], int] = {}
 
     def issue(self, user_id: str, platform_id: int, expire_seconds: int | None = None) -> str:
-        now = int(time.time())
+        now = time.time()
+        whole = int(now)
         lifetime = self.expire_seconds if expire_seconds is None else expire_seconds
         claims = {
             "UserID": user_id,
             "PlatformID": platform_id,
-            "exp": now + lifetime,
-            "nbf": now - CLOCK_SKEW_SECONDS,
-            "iat": now,
+            "exp": whole + lifetime,
+            "nbf": whole - CLOCK_SKEW_SECONDS,
+            # In ms (a JWT NumericDate may have a fraction) so that a token issued right after
+            # a forced logout, in the same second, is not taken for one issued before it.
+            "iat": round(now, 3),
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def revoke(self, user_id: str, platform_id: int, before_ms: int) -> None:
+        """Refuse from now on every token of this user and platform issued before
+        ``before_ms`` (a later watermark replaces an earlier one, never the reverse)."""
+        key = (user_id, platform_id)
+        self._revoked_before[key] = max(before_ms, self._revoked_before.get(key, 0))
+
+    def load_revocations(self, revocations: dict[tuple[str, int], int]) -> None:
+        for (user_id, platform_id), before_ms in revocations.items():
+            self.revoke(user_id, platform_id, before_ms)
+
+    def _check_not_revoked(self, claims: TokenClaims) -> None:
+        before_ms = self._revoked_before.get((claims.user_id, claims.platform_id))
+        # A token without iat cannot show it is newer than the logout: refused too.
+        if before_ms is not None and claims.issued_at_ms < before_ms:
+            raise TokenError(ErrCode.TOKEN_KICKED,
+                             "token was revoked by a forced logout; get a new one")
 
     def verify(self, token: str) -> TokenClaims:
         if not token:
@@ -82,7 +107,12 @@ class TokenService:
             raise TokenError(ErrCode.TOKEN_MALFORMED, "claim UserID must be a non-empty string")
         if isinstance(platform_id, bool) or not isinstance(platform_id, int):
             raise TokenError(ErrCode.TOKEN_MALFORMED, "claim PlatformID must be an integer")
-        return TokenClaims(user_id, platform_id, int(claims["exp"]))
+        issued_at = claims.get("iat")
+        issued_at_ms = (round(issued_at * 1000) if isinstance(issued_at, int | float)
+                        and not isinstance(issued_at, bool) else 0)
+        verified = TokenClaims(user_id, platform_id, int(claims["exp"]), issued_at_ms)
+        self._check_not_revoked(verified)
+        return verified
 
     def verify_for(self, token: str, user_id: str, platform_id: int) -> TokenClaims:
         """Verify a token and that it was issued to exactly this user on this platform."""

@@ -1,5 +1,34 @@
 """Domain rules, one module per domain. Importing this package registers every function."""
 
-from oimws.handlers import auth, conversation, group, group_query, message, user
+from oimws.context import AppContext
+from oimws.handlers import (
+    auth,
+    conversation,
+    friend,
+    group,
+    group_query,
+    history,
+    message,
+    message_create,
+    read_state,
+    user,
+)
 
-__all__ = ["auth", "conversation", "group", "group_query", "message", "user"]
+__all__ = [
+    "auth",
+    "conversation",
+    "friend",
+    "group",
+    "group_query",
+    "history",
+    "install",
+    "message",
+    "message_create",
+    "read_state",
+    "user",
+]
+
+
+def install(ctx: AppContext) -> None:
+    """Connect the handlers' background duties to one running context."""
+    conversation.install(ctx)

@@ -1,4 +1,5 @@
-"""Conversations: lists, unread counts, read receipts and history."""
+"""Conversations: each user's list, unread counts and settings, kept on the server so every
+device of a user sees the same list, pins, drafts and counts."""
 
 from __future__ import annotations
 
@@ -8,17 +9,20 @@ from typing import Any
 import orjson
 
 from oimws.context import AppContext
+from oimws.delivery.coalesce import Pending
 from oimws.dispatch import handler
 from oimws.protocol import events
-from oimws.protocol.args import Int, JsonArray, JsonObject, Str
+from oimws.protocol.args import Bool, Int, JsonArray, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
-from oimws.store import ConversationRecord, Message
+from oimws.store import ConversationRecord
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
 
-CONTENT_TYPE_HAS_READ_RECEIPT = 2200
-MSG_FROM_USER = 100
+GROUP_PREFIX = "sg_"
+CONVERSATION_ID_PREFIXES = ("si_", GROUP_PREFIX, "sn_")
+RECV_OPT_NORMAL = 0  # 1: not received, 2: received without counting towards the total
+AT_ALL_TAG = "AtAllTag"
 
 
 def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) -> dict[str, Any]:
@@ -34,20 +38,21 @@ def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) 
         "faceURL": (shown or {}).get("faceURL", ""),
         "recvMsgOpt": record.recv_msg_opt,
         "unreadCount": record.unread_count,
-        "groupAtType": 0,
+        "groupAtType": record.group_at_type,
         "latestMsg": orjson.dumps(latest).decode() if latest else "",
         "latestMsgSendTime": record.latest_msg_send_time,
         "draftText": record.draft_text,
         "draftTextTime": record.draft_text_time,
-        "burnDuration": 0,
-        "msgDestructTime": 0,
+        "burnDuration": record.burn_duration,
+        "msgDestructTime": record.msg_destruct_time,
         "isPinned": record.is_pinned,
         "isNotInGroup": False,
-        "isPrivateChat": False,
-        "isMsgDestruct": False,
+        "isPrivateChat": record.is_private_chat,
+        "isMsgDestruct": record.is_msg_destruct,
         "attachedInfo": record.attached_info,
         "ex": record.ex,
         "maxSeq": record.max_seq,
+        "minSeq": record.min_seq,
         "hasReadSeq": record.has_read_seq,
     }
 
@@ -67,34 +72,65 @@ async def conversation_items(
             shown = {"nickname": group.group_name, "faceURL": group.face_url}
         else:
             shown = None
-        items.append(conversation_item(record, shown))
+        item = conversation_item(record, shown)
+        if group is not None:
+            item["isNotInGroup"] = not await ctx.store.get_members(group.group_id,
+                                                                   [record.owner_id])
+        items.append(item)
     return items
 
 
 async def total_unread(ctx: AppContext, owner_id: str) -> int:
     conversations = await ctx.store.get_conversations(owner_id)
-    return sum(c.unread_count for c in conversations if c.recv_msg_opt == 0)
+    return sum(c.unread_count for c in conversations if c.recv_msg_opt == RECV_OPT_NORMAL)
+
+
+# pushes -------------------------------------------------------------------------------------
+
+def install(ctx: AppContext) -> None:
+    """Route the coalesced conversation changes of ``ctx`` to the users' devices."""
+
+    async def flush(pending: Pending) -> None:
+        await _push_pending(ctx, pending)
+
+    ctx.conversation_updates.bind(flush)
 
 
 async def push_conversation_updates(
     ctx: AppContext, owners: Iterable[str], conversation_id: str, new_owners: Iterable[str] = ()
 ) -> None:
-    """Tell each owner's devices how this conversation and their unread total now look."""
+    """Tell each owner's devices how this conversation and their unread total now look:
+    once per user per loop tick, however many changes the tick brought."""
     new = set(new_owners)
     for owner in owners:
+        if ctx.delivery.is_online(owner):  # offline users read the state when they log in
+            ctx.conversation_updates.add(owner, conversation_id, owner in new)
+
+
+async def _push_pending(ctx: AppContext, pending: Pending) -> None:
+    for owner, changed in pending.items():
         if not ctx.delivery.is_online(owner):
-            continue  # they read the current state when they next log in
-        record = await ctx.store.get_conversation(owner, conversation_id)
-        if record is None:
             continue
-        items = await conversation_items(ctx, [record])
-        event = events.ON_NEW_CONVERSATION if owner in new else events.ON_CONVERSATION_CHANGED
-        ctx.delivery.push([owner], event, items)
+        new_items: list[dict[str, Any]] = []
+        changed_items: list[dict[str, Any]] = []
+        for conversation_id, is_new in changed.items():
+            record = await ctx.store.get_conversation(owner, conversation_id)
+            if record is None or record.is_hidden:
+                continue
+            [item] = await conversation_items(ctx, [record])
+            (new_items if is_new else changed_items).append(item)
+        if new_items:
+            ctx.delivery.push([owner], events.ON_NEW_CONVERSATION, new_items)
+        if changed_items:
+            ctx.delivery.push([owner], events.ON_CONVERSATION_CHANGED, changed_items)
         ctx.delivery.push([owner], events.ON_TOTAL_UNREAD_CHANGED, await total_unread(ctx, owner))
 
 
-GROUP_PREFIX = "sg_"
-CONVERSATION_ID_PREFIXES = ("si_", GROUP_PREFIX, "sn_")
+# membership ---------------------------------------------------------------------------------
+
+def check_conversation_id(conversation_id: str) -> None:
+    if not conversation_id.startswith(CONVERSATION_ID_PREFIXES):
+        raise ArgumentError(f"{conversation_id!r} is not a conversation ID (si_, sg_ or sn_)")
 
 
 async def require_membership(
@@ -102,10 +138,9 @@ async def require_membership(
 ) -> ConversationRecord | None:
     """The user's view of the conversation; refuses conversations of other people.
 
-    Returns None for a conversation that does not exist yet for anybody.
+    Returns None for a conversation the user may see but that does not exist for them yet.
     """
-    if not conversation_id.startswith(CONVERSATION_ID_PREFIXES):
-        raise ArgumentError(f"{conversation_id!r} is not a conversation ID (si_, sg_ or sn_)")
+    check_conversation_id(conversation_id)
     if conversation_id.startswith(GROUP_PREFIX):
         # Group history is for current members only: once kicked or gone, one reads no more.
         group_id = conversation_id[len(GROUP_PREFIX):]
@@ -119,15 +154,18 @@ async def require_membership(
     return None
 
 
-def _empty_conversation(session: Session, session_type: int, source_id: str) -> ConversationRecord:
-    return ConversationRecord(
-        owner_id=session.user_id,
-        conversation_id=conversation_id_for(session_type, session.user_id, source_id),
-        conversation_type=session_type,
-        user_id=source_id if session_type == SESSION_SINGLE else "",
-        group_id="" if session_type == SESSION_SINGLE else source_id,
-    )
+async def require_conversation(
+    ctx: AppContext, session: Session, conversation_id: str
+) -> ConversationRecord:
+    """Like ``require_membership``, for functions that need the conversation to exist."""
+    record = await require_membership(ctx, session, conversation_id)
+    if record is None:
+        raise ApiError(ErrCode.RECORD_NOT_FOUND,
+                       f"{session.user_id} has no conversation {conversation_id}")
+    return record
 
+
+# lists --------------------------------------------------------------------------------------
 
 @handler("GetAllConversationList")
 async def get_all_conversation_list(ctx: AppContext, session: Session) -> list[dict[str, Any]]:
@@ -146,7 +184,7 @@ async def get_conversation_list_split(
 async def get_one_conversation(
     ctx: AppContext, session: Session, session_type: int, source_id: str
 ) -> dict[str, Any]:
-    """The conversation with a user or group; one without messages yet is answered empty."""
+    """The conversation with a user or group, created (empty) if it did not exist yet."""
     if session_type not in (SESSION_SINGLE, SESSION_GROUP):
         raise ApiError(ErrCode.NOT_SUPPORT_OPT,
                        f"sessionType {session_type} conversations are not available")
@@ -154,13 +192,16 @@ async def get_one_conversation(
         raise ArgumentError("argument 1 (sourceID) must not be empty")
     conversation_id = conversation_id_for(session_type, session.user_id, source_id)
     if session_type == SESSION_GROUP:
-        record = await require_membership(ctx, session, conversation_id)
+        await require_membership(ctx, session, conversation_id)
+        await ctx.store.ensure_conversations([session.user_id], conversation_id, session_type,
+                                             group_id=source_id)
     else:
-        record = await ctx.store.get_conversation(session.user_id, conversation_id)
-        if record is None and source_id not in await ctx.store.get_users([source_id]):
+        if source_id not in await ctx.store.get_users([source_id]):
             raise ApiError(ErrCode.USER_ID_NOT_FOUND, f"user {source_id!r} is not registered")
-    if record is None:
-        record = _empty_conversation(session, session_type, source_id)
+        await ctx.store.ensure_conversations([session.user_id], conversation_id, session_type,
+                                             peer_of={session.user_id: source_id})
+    record = await ctx.store.get_conversation(session.user_id, conversation_id)
+    assert record is not None
     return (await conversation_items(ctx, [record]))[0]
 
 
@@ -169,7 +210,7 @@ async def get_multiple_conversation(
     ctx: AppContext, session: Session, conversation_ids: list[str]
 ) -> list[dict[str, Any]]:
     wanted = set(conversation_ids)
-    records = [r for r in await ctx.store.get_conversations(session.user_id)
+    records = [r for r in await ctx.store.get_conversations(session.user_id, include_hidden=True)
                if r.conversation_id in wanted]
     return await conversation_items(ctx, records)
 
@@ -189,79 +230,146 @@ async def get_total_unread_msg_count(ctx: AppContext, session: Session) -> int:
     return await total_unread(ctx, session.user_id)
 
 
-@handler("MarkConversationMessageAsRead", Str("conversationID"))
-async def mark_conversation_message_as_read(
-    ctx: AppContext, session: Session, conversation_id: str
-) -> None:
-    """Clear the unread count; the senders get a read receipt for what was read."""
-    if await require_membership(ctx, session, conversation_id) is None:
-        raise ApiError(ErrCode.RECORD_NOT_FOUND, f"conversation {conversation_id} does not exist")
-    result = await ctx.store.mark_conversation_read(session.user_id, conversation_id)
-    record = result.conversation
-    if result.read_client_msg_ids and record.conversation_type == SESSION_SINGLE:
-        receipt = [{
-            "userID": session.user_id,
-            "groupID": "",
-            "msgIDList": list(result.read_client_msg_ids),
-            "readTime": now_ms(),
-            "msgFrom": MSG_FROM_USER,
-            "contentType": CONTENT_TYPE_HAS_READ_RECEIPT,
-            "sessionType": record.conversation_type,
-        }]
-        ctx.delivery.push([record.user_id], events.ON_RECV_C2C_READ_RECEIPT, receipt)
+@handler("SearchConversation", Str("searchParam", max_length=255))
+async def search_conversation(ctx: AppContext, session: Session, search: str
+                              ) -> list[dict[str, Any]]:
+    """Conversations whose shown name or ID contains the text (case-insensitive)."""
+    if not search:
+        raise ArgumentError("argument 0 (searchParam) must not be empty")
+    needle = search.lower()
+    items = await conversation_items(ctx, await ctx.store.get_conversations(session.user_id))
+    return [i for i in items if needle in i["showName"].lower()
+            or needle in i["conversationID"].lower()]
+
+
+@handler("GetConversationRecvMessageOpt",
+         JsonArray("conversationIDList", item=Str("conversationID")))
+async def get_conversation_recv_message_opt(
+    ctx: AppContext, session: Session, conversation_ids: list[str]
+) -> list[dict[str, Any]]:
+    records = {r.conversation_id: r for r in await ctx.store.get_conversations(
+        session.user_id, include_hidden=True)}
+    return [{"conversationID": c, "result": records[c].recv_msg_opt}
+            for c in conversation_ids if c in records]
+
+
+@handler("GetAtAllTag")
+def get_at_all_tag(ctx: AppContext, session: Session) -> str:
+    """The user ID that stands for "everyone" in an @ message."""
+    return AT_ALL_TAG
+
+
+# settings -----------------------------------------------------------------------------------
+
+async def _change(ctx: AppContext, session: Session, conversation_id: str,
+                  changes: dict[str, Any]) -> None:
+    await require_conversation(ctx, session, conversation_id)
+    await ctx.store.update_conversation(session.user_id, conversation_id, changes)
     await push_conversation_updates(ctx, [session.user_id], conversation_id)
-    return None
 
 
-def _with_read_flags(
-    messages: list[Message], self_id: str, own_read_seq: int, peer_read_seq: int
-) -> list[Message]:
-    for message in messages:
-        read_seq = peer_read_seq if message["sendID"] == self_id else own_read_seq
-        message["isRead"] = message["seq"] <= read_seq
-    return messages
+@handler("SetConversationDraft", Str("conversationID"), Str("draftText", max_length=10_000))
+async def set_conversation_draft(ctx: AppContext, session: Session, conversation_id: str,
+                                 draft: str) -> None:
+    await _change(ctx, session, conversation_id,
+                  {"draft_text": draft, "draft_text_time": now_ms() if draft else 0})
 
 
-@handler("GetAdvancedHistoryMessageList", JsonObject("params"))
-async def get_advanced_history_message_list(
-    ctx: AppContext, session: Session, params: dict[str, Any]
-) -> dict[str, Any]:
-    """Older messages, newest page first: before ``startClientMsgID`` (or ``lastMinSeq``)."""
-    conversation_id = params.get("conversationID")
-    if not isinstance(conversation_id, str) or not conversation_id:
-        raise ArgumentError("params.conversationID must be a non-empty string")
-    count = params.get("count")
-    if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-        raise ArgumentError("params.count must be a positive integer")
-    count = min(count, ctx.config.history_page_max)
-    start_client_msg_id = params.get("startClientMsgID") or ""
-    last_min_seq = params.get("lastMinSeq") or 0
-    if not isinstance(start_client_msg_id, str):
-        raise ArgumentError("params.startClientMsgID must be a string")
-    if isinstance(last_min_seq, bool) or not isinstance(last_min_seq, int) or last_min_seq < 0:
-        raise ArgumentError("params.lastMinSeq must be a non-negative integer")
+@handler("PinConversation", Str("conversationID"), Bool("isPinned"))
+async def pin_conversation(ctx: AppContext, session: Session, conversation_id: str,
+                           is_pinned: bool) -> None:
+    """Pinned conversations come first in every list."""
+    await _change(ctx, session, conversation_id, {"is_pinned": int(is_pinned)})
 
-    record = await require_membership(ctx, session, conversation_id)
-    if record is None:
-        return {"isEnd": True, "lastMinSeq": 0, "errCode": 0, "errMsg": "", "messageList": []}
-    before_seq = last_min_seq
-    if start_client_msg_id:
-        start = await ctx.store.get_message(conversation_id, start_client_msg_id)
-        if start is None:
-            raise ApiError(ErrCode.RECORD_NOT_FOUND,
-                           f"message {start_client_msg_id!r} is not in {conversation_id}")
-        before_seq = start["seq"]
-    messages = await ctx.store.get_history(conversation_id, before_seq, count)
-    peer_read_seq = 0
-    for member in await ctx.store.get_conversation_members(conversation_id):
-        if member.owner_id != session.user_id:
-            peer_read_seq = max(peer_read_seq, member.has_read_seq)
-    _with_read_flags(messages, session.user_id, record.has_read_seq, peer_read_seq)
-    min_seq = messages[0]["seq"] if messages else 0
-    return {
-        "isEnd": not messages or min_seq <= 1,
-        "lastMinSeq": min_seq,
-        "errCode": 0,
-        "errMsg": "",
-        "messageList": messages,
-    }
+
+@handler("SetConversationRecvMessageOpt", Str("conversationID"),
+         Int("opt", minimum=0, maximum=2))
+async def set_conversation_recv_message_opt(ctx: AppContext, session: Session,
+                                            conversation_id: str, opt: int) -> None:
+    """0 normal; 1 not received; 2 received without counting towards the unread total."""
+    await _change(ctx, session, conversation_id, {"recv_msg_opt": opt})
+
+
+@handler("SetConversationPrivateChat", Str("conversationID"), Bool("isPrivate"))
+async def set_conversation_private_chat(ctx: AppContext, session: Session,
+                                        conversation_id: str, is_private: bool) -> None:
+    await _change(ctx, session, conversation_id, {"is_private_chat": int(is_private)})
+
+
+@handler("SetConversationBurnDuration", Str("conversationID"),
+         Int("burnDuration", minimum=0, maximum=365 * 24 * 3600))
+async def set_conversation_burn_duration(ctx: AppContext, session: Session,
+                                         conversation_id: str, seconds: int) -> None:
+    await _change(ctx, session, conversation_id, {"burn_duration": seconds})
+
+
+@handler("SetConversationMsgDestructTime", Str("conversationID"),
+         Int("msgDestructTime", minimum=0, maximum=10 * 365 * 24 * 3600))
+async def set_conversation_msg_destruct_time(ctx: AppContext, session: Session,
+                                             conversation_id: str, seconds: int) -> None:
+    await _change(ctx, session, conversation_id, {"msg_destruct_time": seconds})
+
+
+@handler("SetConversationIsMsgDestruct", Str("conversationID"), Bool("isMsgDestruct"))
+async def set_conversation_is_msg_destruct(ctx: AppContext, session: Session,
+                                           conversation_id: str, enabled: bool) -> None:
+    await _change(ctx, session, conversation_id, {"is_msg_destruct": int(enabled)})
+
+
+@handler("ResetConversationGroupAtType", Str("conversationID"))
+async def reset_conversation_group_at_type(ctx: AppContext, session: Session,
+                                           conversation_id: str) -> None:
+    await _change(ctx, session, conversation_id, {"group_at_type": 0})
+
+
+@handler("SetOneConversationEx", Str("conversationID"), Str("ex", max_length=10_000))
+async def set_one_conversation_ex(ctx: AppContext, session: Session, conversation_id: str,
+                                  ex: str) -> None:
+    await _change(ctx, session, conversation_id, {"ex": ex})
+
+
+@handler("HideConversation", Str("conversationID"))
+async def hide_conversation(ctx: AppContext, session: Session, conversation_id: str) -> None:
+    """Off the list until its next message; nothing is deleted."""
+    await require_conversation(ctx, session, conversation_id)
+    await ctx.store.update_conversation(session.user_id, conversation_id, {"is_hidden": 1})
+
+
+@handler("HideAllConversation")
+async def hide_all_conversation(ctx: AppContext, session: Session) -> None:
+    await ctx.store.hide_all_conversations(session.user_id)
+
+
+@handler("ClearConversationAndDeleteAllMsg", Str("conversationID"))
+async def clear_conversation_and_delete_all_msg(ctx: AppContext, session: Session,
+                                                conversation_id: str) -> None:
+    """Empty the conversation for this user only; the others keep their history."""
+    await require_conversation(ctx, session, conversation_id)
+    await ctx.store.clear_conversation(session.user_id, conversation_id)
+    await push_conversation_updates(ctx, [session.user_id], conversation_id)
+
+
+@handler("DeleteConversationAndDeleteAllMsg", Str("conversationID"))
+async def delete_conversation_and_delete_all_msg(ctx: AppContext, session: Session,
+                                                 conversation_id: str) -> None:
+    """Empty the conversation for this user and take it off their list."""
+    await require_conversation(ctx, session, conversation_id)
+    await ctx.store.clear_conversation(session.user_id, conversation_id, hide=True)
+
+
+async def _clear_all(ctx: AppContext, session: Session) -> None:
+    for record in await ctx.store.get_conversations(session.user_id, include_hidden=True):
+        await ctx.store.clear_conversation(session.user_id, record.conversation_id)
+        await push_conversation_updates(ctx, [session.user_id], record.conversation_id)
+
+
+@handler("DeleteAllMsgFromLocal")
+async def delete_all_msg_from_local(ctx: AppContext, session: Session) -> None:
+    """Every conversation emptied for this user (the server is the user's only storage)."""
+    await _clear_all(ctx, session)
+
+
+@handler("DeleteAllMsgFromLocalAndSvr")
+async def delete_all_msg_from_local_and_svr(ctx: AppContext, session: Session) -> None:
+    """Every conversation emptied for this user; other users keep their copies."""
+    await _clear_all(ctx, session)

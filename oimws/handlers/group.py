@@ -8,11 +8,12 @@ group conversation.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from oimws.context import AppContext
 from oimws.dispatch import handler
+from oimws.handlers.conversation import push_conversation_updates
 from oimws.handlers.group_notice import (
     GroupNotice,
     managers_of,
@@ -50,6 +51,7 @@ from oimws.store.groups import (
     MemberRecord,
 )
 from oimws.util.clock import now_ms
+from oimws.util.ids import SESSION_GROUP, group_conversation_id
 
 MAX_GROUP_MEMBERS_PER_CALL = 1000
 MAX_ID_LENGTH = 64
@@ -104,6 +106,15 @@ async def _new_members(
                          operator_user_id=operator) for user_id in user_ids]
 
 
+async def _open_conversation(ctx: AppContext, group_id: str, user_ids: Iterable[str]) -> None:
+    """Members have the group conversation from the moment they join (so a group message
+    need not write a row per member)."""
+    conversation_id = group_conversation_id(group_id)
+    opened = await ctx.store.ensure_conversations(list(user_ids), conversation_id,
+                                                  SESSION_GROUP, group_id=group_id)
+    await push_conversation_updates(ctx, opened, conversation_id, opened)
+
+
 async def _refreshed(ctx: AppContext, group_id: str) -> GroupRecord:
     return await load_group(ctx, group_id, allow_dismissed=True)
 
@@ -116,6 +127,7 @@ async def _welcome(
     group = await _refreshed(ctx, group_id)
     member_ids = await ctx.store.get_member_ids(group_id)
     newcomer_ids = {m.user_id for m in joined}
+    await _open_conversation(ctx, group_id, newcomer_ids)
     others = [u for u in member_ids if u not in newcomer_ids]
     tell(ctx, newcomer_ids, events.ON_JOINED_GROUP_ADDED, group_item(group))
     for member in joined:
@@ -210,6 +222,7 @@ async def create_group(ctx: AppContext, session: Session, params: dict[str, Any]
         raise ApiError(ErrCode.GROUP_ID_EXISTED, f"group {group_id!r} exists already") from None
     group = await _refreshed(ctx, group_id)
     all_ids = [m.user_id for m in everyone]
+    await _open_conversation(ctx, group_id, all_ids)
     tell(ctx, all_ids, events.ON_JOINED_GROUP_ADDED, group_item(group))
     await post_notice(ctx, group, GroupNotice.CREATED, owner[0], all_ids, {
         "memberList": [member_item(m) for m in everyone],

@@ -99,6 +99,17 @@ class Int(Arg):
         return value
 
 
+class Number(Arg):
+    expected = "a number"
+
+    def convert(self, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not finite")
+        return value
+
+
 class Bool(Arg):
     expected = "a boolean"
 

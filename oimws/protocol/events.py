@@ -9,6 +9,8 @@ ON_USER_TOKEN_EXPIRED = "OnUserTokenExpired"
 
 ON_RECV_NEW_MESSAGES = "OnRecvNewMessages"
 ON_RECV_C2C_READ_RECEIPT = "OnRecvC2CReadReceipt"
+ON_RECV_GROUP_READ_RECEIPT = "OnRecvGroupReadReceipt"
+ON_NEW_RECV_MESSAGE_REVOKED = "OnNewRecvMessageRevoked"
 
 ON_NEW_CONVERSATION = "OnNewConversation"
 ON_CONVERSATION_CHANGED = "OnConversationChanged"

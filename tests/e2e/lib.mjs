@@ -534,3 +534,19 @@ export async function runScenario(scenario) {
     fail(error, 'run');
   }
 }
+
+/**
+ * Resolve once every push the server sent these clients so far has arrived: each client makes
+ * a request, and its answer travels on the same socket after those pushes. Use it before
+ * checking that a client got nothing.
+ */
+export async function settle(...clients) {
+  await Promise.all(clients.map(client => client.call('getLoginStatus')));
+}
+
+/** The callback events a client saw from record `since` on (the synthetic `@...` left out). */
+export function callbackEventNames(client, since = 0) {
+  return client.log
+    .filter(r => !r.event.startsWith('@'), since)
+    .map(r => r.event);
+}

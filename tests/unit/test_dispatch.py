@@ -54,8 +54,10 @@ async def request(dispatcher: Dispatcher, session: Session, payload: bytes | str
     count = len(connection.frames)
     dispatcher.handle_payload(session, payload.encode() if isinstance(payload, str) else payload)
     await dispatcher.drain()
-    assert len(connection.frames) > count, "no answer"
-    return connection.frames[-1]
+    answers = [f for f in connection.frames[count:]
+               if f["operationID"] or f["event"] == "Protocol Error"]
+    assert answers, "no answer"
+    return answers[-1]
 
 
 def call(func: str, data: str = "[]", op: str = "op-1") -> str:

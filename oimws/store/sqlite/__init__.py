@@ -2,12 +2,13 @@
 
 from oimws.store.base import Store
 from oimws.store.sqlite.engine import SqliteEngine
+from oimws.store.sqlite.friends import SqliteFriends
 from oimws.store.sqlite.groups import SqliteGroups
 from oimws.store.sqlite.messages import SqliteMessages
 from oimws.store.sqlite.users import SqliteUsers
 
 
-class SqliteStore(SqliteUsers, SqliteGroups, SqliteMessages, Store):
+class SqliteStore(SqliteUsers, SqliteFriends, SqliteGroups, SqliteMessages, Store):
     """The store on one SQLite file (WAL mode)."""
 
 

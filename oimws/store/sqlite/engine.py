@@ -17,6 +17,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -90,6 +91,8 @@ class SqliteEngine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = True
         self.commit_count = 0  # transactions committed by the writer: one per batch
+        # Called on the writer thread with each batch's commit time in seconds (metrics).
+        self.commit_observer: Callable[[float], None] | None = None
 
     def _schemas(self) -> list[Schema]:
         schemas = []
@@ -155,8 +158,11 @@ class SqliteEngine:
             if item is _CLOSE:
                 return
             batch: _Batch = item
+            started = time.perf_counter()
             outcomes = self._run_batch(conn, batch.ops)
             self.commit_count += 1
+            if self.commit_observer is not None:
+                self.commit_observer(time.perf_counter() - started)
             loop.call_soon_threadsafe(_settle, batch.futures, outcomes)
 
     @staticmethod

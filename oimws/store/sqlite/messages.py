@@ -3,59 +3,137 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
 
 from oimws._speedups.ids import server_msg_id
-from oimws.store.base import DuplicateClientMsgIDError, StoreError
+from oimws.store.errors import DuplicateClientMsgIDError, StoreError
 from oimws.store.messages import (
+    CONVERSATION_SETTINGS,
+    GROUP_AT_NONE,
     AppendResult,
     ConversationRecord,
     Message,
+    MessageQuery,
     MessageStore,
     ReadResult,
 )
 from oimws.store.sqlite.engine import Schema, SqliteEngine
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP
+from oimws.util.text import searchable_text
 
 MESSAGE_STATUS_SUCCEEDED = 2
+NO_LIMIT_SEQ = 2**62
 
 _CONVERSATION_COLUMNS = """
     uc.owner_id, uc.conversation_id, uc.conversation_type, uc.user_id, uc.group_id,
-    uc.unread_count, uc.has_read_seq, COALESCE(cs.max_seq, 0), cs.latest_msg,
+    uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, cs.latest_msg,
     COALESCE(cs.latest_msg_send_time, 0), uc.recv_msg_opt, uc.is_pinned, uc.draft_text,
-    uc.draft_text_time, uc.ex, uc.attached_info
+    uc.draft_text_time, uc.is_private_chat, uc.burn_duration, uc.group_at_type, uc.is_hidden,
+    uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info
 """
 _CONVERSATION_FROM = """
     FROM user_conversations uc
     LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
 """
+# Messages a viewer can see: above their cleared mark and not deleted by them.
+_VISIBLE = """
+    AND m.seq > COALESCE((SELECT min_seq FROM user_conversations
+                          WHERE owner_id = :viewer AND conversation_id = m.conversation_id), 0)
+    AND NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.owner_id = :viewer
+                    AND d.conversation_id = m.conversation_id AND d.seq = m.seq)
+"""
 
 
-def _conversation_from_row(row: Sequence[Any]) -> ConversationRecord:
-    latest = row[8]
-    return ConversationRecord(
-        owner_id=row[0],
-        conversation_id=row[1],
-        conversation_type=row[2],
-        user_id=row[3],
-        group_id=row[4],
-        unread_count=row[5],
-        has_read_seq=row[6],
-        max_seq=row[7],
-        latest_msg=orjson.loads(latest) if latest else None,
-        latest_msg_send_time=row[9],
-        recv_msg_opt=row[10],
-        is_pinned=bool(row[11]),
-        draft_text=row[12],
-        draft_text_time=row[13],
-        ex=row[14],
-        attached_info=row[15],
+def _record(conn: sqlite3.Connection, row: Sequence[Any]) -> ConversationRecord:
+    record = ConversationRecord(
+        owner_id=row[0], conversation_id=row[1], conversation_type=row[2], user_id=row[3],
+        group_id=row[4], has_read_seq=row[5], max_seq=row[6], min_seq=row[7],
+        latest_msg=orjson.loads(row[8]) if row[8] else None, latest_msg_send_time=row[9],
+        recv_msg_opt=row[10], is_pinned=bool(row[11]), draft_text=row[12],
+        draft_text_time=row[13], is_private_chat=bool(row[14]), burn_duration=row[15],
+        group_at_type=row[16], is_hidden=bool(row[17]), msg_destruct_time=row[18],
+        is_msg_destruct=bool(row[19]), ex=row[20], attached_info=row[21],
     )
+    record.unread_count = conn.execute(
+        "SELECT COUNT(*) FROM messages m WHERE m.conversation_id = :conversation"
+        " AND m.seq > :read AND m.send_id != :viewer AND m.counts_unread = 1" + _VISIBLE,
+        {"conversation": record.conversation_id, "read": max(record.has_read_seq,
+                                                              record.min_seq),
+         "viewer": record.owner_id}).fetchone()[0]
+    latest = record.latest_msg
+    if latest is not None and not _visible(conn, record.owner_id, record.conversation_id,
+                                           latest["seq"], record.min_seq):
+        newest = _page(conn, record.conversation_id, NO_LIMIT_SEQ, 1, record.owner_id)
+        record.latest_msg = newest[0] if newest else None
+        record.latest_msg_send_time = newest[0]["sendTime"] if newest else 0
+    return record
 
+
+def _visible(conn: sqlite3.Connection, owner_id: str, conversation_id: str, seq: int,
+             min_seq: int) -> bool:
+    if seq <= min_seq:
+        return False
+    return conn.execute(
+        "SELECT 1 FROM deleted_messages WHERE owner_id = ? AND conversation_id = ? AND seq = ?",
+        (owner_id, conversation_id, seq)).fetchone() is None
+
+
+def _page(conn: sqlite3.Connection, conversation_id: str, before_seq: int, count: int,
+          viewer_id: str | None) -> list[Message]:
+    """Up to ``count`` messages below ``before_seq``, ascending."""
+    sql = "SELECT body FROM messages m WHERE m.conversation_id = :conversation AND m.seq < :seq"
+    if viewer_id is not None:
+        sql += _VISIBLE
+    rows = conn.execute(sql + " ORDER BY m.seq DESC LIMIT :count", {
+        "conversation": conversation_id, "seq": before_seq, "count": count,
+        "viewer": viewer_id}).fetchall()
+    return _for_viewer(conn, viewer_id, conversation_id,
+                       [orjson.loads(row[0]) for row in reversed(rows)])
+
+
+def _for_viewer(conn: sqlite3.Connection, viewer_id: str | None, conversation_id: str,
+                messages: list[Message]) -> list[Message]:
+    """Show the viewer's private notes (localEx) on their messages."""
+    if viewer_id is None or not messages:
+        return messages
+    notes = dict(conn.execute(
+        "SELECT seq, local_ex FROM message_local_ex WHERE owner_id = ? AND conversation_id = ?"
+        " AND seq BETWEEN ? AND ?", (viewer_id, conversation_id, messages[0]["seq"],
+                                     messages[-1]["seq"])).fetchall())
+    for message in messages:
+        if message["seq"] in notes:
+            message["localEx"] = notes[message["seq"]]
+    return messages
+
+
+def _conversation_row(conn: sqlite3.Connection, owner_id: str, conversation_id: str
+                      ) -> ConversationRecord | None:
+    row = conn.execute(
+        f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
+        " WHERE uc.owner_id = ? AND uc.conversation_id = ?",
+        (owner_id, conversation_id)).fetchone()
+    return _record(conn, row) if row else None
+
+
+def _read_up_to(conn: sqlite3.Connection, record: ConversationRecord, seq: int) -> ReadResult:
+    """Move the user's read position to ``seq``; returns what that newly covered."""
+    start = max(record.has_read_seq, record.min_seq)
+    rows = conn.execute(
+        "SELECT body FROM messages m WHERE m.conversation_id = :conversation AND m.seq > :start"
+        " AND m.seq <= :end AND m.send_id != :viewer" + _VISIBLE + " ORDER BY m.seq",
+        {"conversation": record.conversation_id, "start": start, "end": seq,
+         "viewer": record.owner_id}).fetchall()
+    if seq > record.has_read_seq:
+        conn.execute("UPDATE user_conversations SET has_read_seq = ?, group_at_type = ?"
+                     " WHERE owner_id = ? AND conversation_id = ?",
+                     (seq, GROUP_AT_NONE, record.owner_id, record.conversation_id))
+    updated = _conversation_row(conn, record.owner_id, record.conversation_id)
+    assert updated is not None
+    return ReadResult(updated, tuple(orjson.loads(row[0]) for row in rows))
 
 
 class SqliteMessages(SqliteEngine, MessageStore):
@@ -75,6 +153,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
             send_id TEXT NOT NULL,
             send_time INTEGER NOT NULL,
             content_type INTEGER NOT NULL,
+            counts_unread INTEGER NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
             body BLOB NOT NULL,
             PRIMARY KEY (conversation_id, seq)
         ) WITHOUT ROWID;
@@ -85,30 +165,52 @@ class SqliteMessages(SqliteEngine, MessageStore):
             conversation_type INTEGER NOT NULL,
             user_id TEXT NOT NULL DEFAULT '',
             group_id TEXT NOT NULL DEFAULT '',
-            unread_count INTEGER NOT NULL DEFAULT 0,
             has_read_seq INTEGER NOT NULL DEFAULT 0,
+            min_seq INTEGER NOT NULL DEFAULT 0,
             recv_msg_opt INTEGER NOT NULL DEFAULT 0,
             is_pinned INTEGER NOT NULL DEFAULT 0,
             draft_text TEXT NOT NULL DEFAULT '',
             draft_text_time INTEGER NOT NULL DEFAULT 0,
+            is_private_chat INTEGER NOT NULL DEFAULT 0,
+            burn_duration INTEGER NOT NULL DEFAULT 30,
+            group_at_type INTEGER NOT NULL DEFAULT 0,
+            is_hidden INTEGER NOT NULL DEFAULT 0,
+            msg_destruct_time INTEGER NOT NULL DEFAULT 604800,
+            is_msg_destruct INTEGER NOT NULL DEFAULT 0,
             ex TEXT NOT NULL DEFAULT '',
             attached_info TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (owner_id, conversation_id)
         ) WITHOUT ROWID;
         CREATE INDEX user_conversations_by_conversation ON user_conversations (conversation_id);
+        CREATE INDEX user_conversations_hidden ON user_conversations (conversation_id)
+            WHERE is_hidden = 1;
+        CREATE TABLE deleted_messages (
+            owner_id TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (owner_id, conversation_id, seq)
+        ) WITHOUT ROWID;
+        CREATE TABLE message_local_ex (
+            owner_id TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            local_ex TEXT NOT NULL,
+            PRIMARY KEY (owner_id, conversation_id, seq)
+        ) WITHOUT ROWID
         """,
     ))
 
     # messages
     async def append_message(
         self, conversation_id: str, message: Message, participants: Sequence[str], *,
-        counts_as_unread: bool = True,
+        counts_as_unread: bool = True, mentions: Mapping[str, int] | None = None,
     ) -> AppendResult:
         client_msg_id = message["clientMsgID"]
         sender = message["sendID"]
         group_id = message.get("groupID") or ""
         conversation_type = message["sessionType"]
         owners = list(dict.fromkeys(participants))
+        text = searchable_text(message)
 
         def op(conn: sqlite3.Connection) -> AppendResult:
             existing = conn.execute(
@@ -132,50 +234,71 @@ class SqliteMessages(SqliteEngine, MessageStore):
             body = orjson.dumps(stored)
             conn.execute(
                 "INSERT INTO messages (conversation_id, seq, client_msg_id, server_msg_id,"
-                " send_id, send_time, content_type, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " send_id, send_time, content_type, counts_unread, text, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, seq, client_msg_id, stored["serverMsgID"], sender,
-                 send_time, stored["contentType"], body))
+                 send_time, stored["contentType"], int(counts_as_unread), text, body))
             conn.execute(
                 "INSERT INTO conversation_state (conversation_id, max_seq, latest_msg,"
                 " latest_msg_send_time) VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id)"
                 " DO UPDATE SET max_seq = excluded.max_seq, latest_msg = excluded.latest_msg,"
                 " latest_msg_send_time = excluded.latest_msg_send_time",
                 (conversation_id, seq, body, send_time))
-            new_owners = []
-            for owner in owners:
-                peer = ""
-                if conversation_type != SESSION_GROUP:
-                    peer = next((p for p in owners if p != owner), owner)
-                created = conn.execute(
-                    "INSERT OR IGNORE INTO user_conversations (owner_id, conversation_id,"
-                    " conversation_type, user_id, group_id) VALUES (?, ?, ?, ?, ?)",
-                    (owner, conversation_id, conversation_type, peer, group_id)).rowcount
-                if created:
-                    new_owners.append(owner)
-                if owner == sender:
-                    # What one sends oneself is read; keeps the receipt list to others' messages.
-                    conn.execute(
-                        "UPDATE user_conversations SET has_read_seq = ? WHERE owner_id = ?"
-                        " AND conversation_id = ? AND unread_count = 0",
-                        (seq, owner, conversation_id))
-                elif counts_as_unread:
-                    conn.execute(
-                        "UPDATE user_conversations SET unread_count = unread_count + 1"
-                        " WHERE owner_id = ? AND conversation_id = ?", (owner, conversation_id))
+            new_owners = _ensure(conn, owners, conversation_id, conversation_type, group_id,
+                                 _single_chat_peers(owners) if conversation_type
+                                 != SESSION_GROUP else None)
+            conn.execute("UPDATE user_conversations SET is_hidden = 0"
+                         " WHERE conversation_id = ? AND is_hidden = 1", (conversation_id,))
+            # What one sends oneself is read, if one had read everything before it.
+            conn.execute(
+                "UPDATE user_conversations SET has_read_seq = ? WHERE owner_id = ?"
+                " AND conversation_id = ? AND has_read_seq = ?",
+                (seq, sender, conversation_id, seq - 1))
+            for owner, at_type in (mentions or {}).items():
+                conn.execute(
+                    "UPDATE user_conversations SET group_at_type = ? WHERE owner_id = ?"
+                    " AND conversation_id = ?", (at_type, owner, conversation_id))
             return AppendResult(stored, created=True, new_conversation_owners=tuple(new_owners))
 
         result: AppendResult = await self._write(op)
         return result
 
+    async def replace_message(self, conversation_id: str, seq: int, message: Message) -> None:
+        body = orjson.dumps(message)
+        text = searchable_text(message)
+
+        def op(conn: sqlite3.Connection) -> None:
+            cursor = conn.execute(
+                "UPDATE messages SET body = ?, content_type = ?, text = ?"
+                " WHERE conversation_id = ? AND seq = ?",
+                (body, message["contentType"], text, conversation_id, seq))
+            if cursor.rowcount != 1:
+                raise StoreError(f"no message {seq} in {conversation_id}")
+            conn.execute("UPDATE conversation_state SET latest_msg = ?"
+                         " WHERE conversation_id = ? AND max_seq = ?",
+                         (body, conversation_id, seq))
+
+        await self._write(op)
+
     async def get_history(
-        self, conversation_id: str, before_seq: int, count: int
+        self, conversation_id: str, before_seq: int, count: int, viewer_id: str | None = None
     ) -> list[Message]:
-        if before_seq <= 0:
-            before_seq = 2**62
-        rows = self._read().execute(
-            "SELECT body FROM messages WHERE conversation_id = ? AND seq < ?"
-            " ORDER BY seq DESC LIMIT ?", (conversation_id, before_seq, count)).fetchall()
-        return [orjson.loads(row[0]) for row in reversed(rows)]
+        return _page(self._read(), conversation_id, before_seq if before_seq > 0
+                     else NO_LIMIT_SEQ, count, viewer_id)
+
+    async def get_history_after(
+        self, conversation_id: str, after_seq: int, count: int, viewer_id: str | None = None
+    ) -> list[Message]:
+        sql = ("SELECT body FROM messages m WHERE m.conversation_id = :conversation"
+               " AND m.seq > :seq")
+        if viewer_id is not None:
+            sql += _VISIBLE
+        conn = self._read()
+        rows = conn.execute(sql + " ORDER BY m.seq LIMIT :count", {
+            "conversation": conversation_id, "seq": after_seq, "count": count,
+            "viewer": viewer_id}).fetchall()
+        return _for_viewer(conn, viewer_id, conversation_id,
+                           [orjson.loads(row[0]) for row in rows])
 
     async def get_message(self, conversation_id: str, client_msg_id: str) -> Message | None:
         row = self._read().execute(
@@ -183,48 +306,209 @@ class SqliteMessages(SqliteEngine, MessageStore):
             (conversation_id, client_msg_id)).fetchone()
         return orjson.loads(row[0]) if row else None
 
+    async def get_messages(
+        self, conversation_id: str, client_msg_ids: Sequence[str], viewer_id: str | None = None
+    ) -> list[Message]:
+        if not client_msg_ids:
+            return []
+        params: dict[str, Any] = {"conversation": conversation_id, "viewer": viewer_id}
+        names = []
+        for index, client_msg_id in enumerate(client_msg_ids):
+            params[f"id{index}"] = client_msg_id
+            names.append(f":id{index}")
+        sql = (f"SELECT body FROM messages m WHERE m.conversation_id = :conversation"
+               f" AND m.client_msg_id IN ({', '.join(names)})")
+        if viewer_id is not None:
+            sql += _VISIBLE
+        conn = self._read()
+        rows = conn.execute(sql + " ORDER BY m.seq", params).fetchall()
+        return _for_viewer(conn, viewer_id, conversation_id,
+                           [orjson.loads(row[0]) for row in rows])
+
+    async def search_messages(
+        self, query: MessageQuery
+    ) -> tuple[int, list[tuple[str, Message]]]:
+        if not query.conversation_ids:
+            return 0, []
+        params: dict[str, Any] = {"viewer": query.viewer_id}
+        where = [_in_clause("m.conversation_id", "c", query.conversation_ids, params)]
+        if query.keywords:
+            joiner = " AND " if query.match_all_keywords else " OR "
+            parts = []
+            for index, keyword in enumerate(query.keywords):
+                params[f"k{index}"] = f"%{_escape_like(keyword)}%"
+                parts.append(f"m.text LIKE :k{index} ESCAPE '\\'")
+            where.append("(" + joiner.join(parts) + ")")
+        if query.content_types:
+            where.append(_in_clause("m.content_type", "t", query.content_types, params))
+        if query.sender_ids:
+            where.append(_in_clause("m.send_id", "s", query.sender_ids, params))
+        if query.start_time:
+            where.append("m.send_time >= :start")
+            params["start"] = query.start_time
+        if query.end_time:
+            where.append("m.send_time <= :end")
+            params["end"] = query.end_time
+        condition = " AND ".join(where) + _VISIBLE
+        conn = self._read()
+        total = conn.execute(f"SELECT COUNT(*) FROM messages m WHERE {condition}",
+                             params).fetchone()[0]
+        params.update(limit=query.limit, offset=query.offset)
+        rows = conn.execute(
+            f"SELECT conversation_id, body FROM messages m WHERE {condition}"
+            " ORDER BY m.send_time DESC, m.seq DESC LIMIT :limit OFFSET :offset",
+            params).fetchall()
+        return total, [(row[0], orjson.loads(row[1])) for row in rows]
+
+    async def set_local_ex(
+        self, owner_id: str, conversation_id: str, seq: int, local_ex: str
+    ) -> None:
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO message_local_ex (owner_id, conversation_id, seq, local_ex)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (owner_id, conversation_id, seq)"
+            " DO UPDATE SET local_ex = excluded.local_ex",
+            (owner_id, conversation_id, seq, local_ex)))
+
+    async def delete_messages_for(
+        self, owner_id: str, conversation_id: str, seqs: Sequence[int]
+    ) -> None:
+        rows = [(owner_id, conversation_id, seq) for seq in seqs]
+        await self._write(lambda conn: conn.executemany(
+            "INSERT OR IGNORE INTO deleted_messages (owner_id, conversation_id, seq)"
+            " VALUES (?, ?, ?)", rows))
+
     # conversations
-    async def get_conversations(self, owner_id: str) -> list[ConversationRecord]:
-        rows = self._read().execute(
-            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM} WHERE uc.owner_id = ?"
-            " ORDER BY uc.is_pinned DESC, cs.latest_msg_send_time DESC", (owner_id,)).fetchall()
-        return [_conversation_from_row(row) for row in rows]
+    async def get_conversations(
+        self, owner_id: str, include_hidden: bool = False
+    ) -> list[ConversationRecord]:
+        conn = self._read()
+        hidden = "" if include_hidden else " AND uc.is_hidden = 0"
+        rows = conn.execute(
+            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM} WHERE uc.owner_id = ?{hidden}"
+            " ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
+            " uc.conversation_id", (owner_id,)).fetchall()
+        return [_record(conn, row) for row in rows]
 
     async def get_conversation(
         self, owner_id: str, conversation_id: str
     ) -> ConversationRecord | None:
-        row = self._read().execute(
-            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
-            " WHERE uc.owner_id = ? AND uc.conversation_id = ?",
-            (owner_id, conversation_id)).fetchone()
-        return _conversation_from_row(row) if row else None
+        return _conversation_row(self._read(), owner_id, conversation_id)
 
     async def get_conversation_members(self, conversation_id: str) -> list[ConversationRecord]:
-        rows = self._read().execute(
+        conn = self._read()
+        rows = conn.execute(
             f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
             " WHERE uc.conversation_id = ?", (conversation_id,)).fetchall()
-        return [_conversation_from_row(row) for row in rows]
+        return [_record(conn, row) for row in rows]
+
+    async def ensure_conversations(
+        self, owner_ids: Sequence[str], conversation_id: str, conversation_type: int,
+        group_id: str = "", peer_of: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        created: list[str] = await self._write(lambda conn: _ensure(
+            conn, owner_ids, conversation_id, conversation_type, group_id, peer_of))
+        return created
+
+    async def update_conversation(
+        self, owner_id: str, conversation_id: str, changes: Mapping[str, Any]
+    ) -> ConversationRecord | None:
+        unknown = set(changes) - CONVERSATION_SETTINGS
+        if unknown:
+            raise StoreError(f"not conversation settings: {sorted(unknown)}")
+
+        def op(conn: sqlite3.Connection) -> ConversationRecord | None:
+            if changes:
+                conn.execute(
+                    f"UPDATE user_conversations SET {', '.join(f'{k} = ?' for k in changes)}"
+                    " WHERE owner_id = ? AND conversation_id = ?",
+                    [*changes.values(), owner_id, conversation_id])
+            return _conversation_row(conn, owner_id, conversation_id)
+
+        record: ConversationRecord | None = await self._write(op)
+        return record
+
+    async def hide_all_conversations(self, owner_id: str) -> list[str]:
+        def op(conn: sqlite3.Connection) -> list[str]:
+            ids = [row[0] for row in conn.execute(
+                "SELECT conversation_id FROM user_conversations WHERE owner_id = ?"
+                " AND is_hidden = 0", (owner_id,))]
+            conn.execute("UPDATE user_conversations SET is_hidden = 1 WHERE owner_id = ?",
+                         (owner_id,))
+            return ids
+
+        hidden: list[str] = await self._write(op)
+        return hidden
+
+    async def clear_conversation(
+        self, owner_id: str, conversation_id: str, hide: bool = False
+    ) -> ConversationRecord | None:
+        def op(conn: sqlite3.Connection) -> ConversationRecord | None:
+            conn.execute(
+                "UPDATE user_conversations SET min_seq = COALESCE((SELECT max_seq FROM"
+                " conversation_state WHERE conversation_id = ?), 0), has_read_seq ="
+                " MAX(has_read_seq, COALESCE((SELECT max_seq FROM conversation_state"
+                " WHERE conversation_id = ?), 0)), group_at_type = 0,"
+                " is_hidden = MAX(is_hidden, ?) WHERE owner_id = ? AND conversation_id = ?",
+                (conversation_id, conversation_id, int(hide), owner_id, conversation_id))
+            return _conversation_row(conn, owner_id, conversation_id)
+
+        record: ConversationRecord | None = await self._write(op)
+        return record
 
     async def mark_conversation_read(self, owner_id: str, conversation_id: str) -> ReadResult:
         def op(conn: sqlite3.Connection) -> ReadResult:
-            row = conn.execute(
-                f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
-                " WHERE uc.owner_id = ? AND uc.conversation_id = ?",
-                (owner_id, conversation_id)).fetchone()
-            if row is None:
+            record = _conversation_row(conn, owner_id, conversation_id)
+            if record is None:
                 raise StoreError(f"{owner_id} has no conversation {conversation_id}")
-            conversation = _conversation_from_row(row)
-            read_ids = tuple(r[0] for r in conn.execute(
-                "SELECT client_msg_id FROM messages WHERE conversation_id = ? AND seq > ?"
-                " AND send_id != ? ORDER BY seq",
-                (conversation_id, conversation.has_read_seq, owner_id)))
-            conn.execute(
-                "UPDATE user_conversations SET unread_count = 0, has_read_seq = ?"
-                " WHERE owner_id = ? AND conversation_id = ?",
-                (conversation.max_seq, owner_id, conversation_id))
-            conversation.unread_count = 0
-            conversation.has_read_seq = conversation.max_seq
-            return ReadResult(conversation, read_ids)
+            return _read_up_to(conn, record, record.max_seq)
 
         result: ReadResult = await self._write(op)
         return result
+
+    async def mark_messages_read(
+        self, owner_id: str, conversation_id: str, client_msg_ids: Sequence[str]
+    ) -> ReadResult:
+        def op(conn: sqlite3.Connection) -> ReadResult:
+            record = _conversation_row(conn, owner_id, conversation_id)
+            if record is None:
+                raise StoreError(f"{owner_id} has no conversation {conversation_id}")
+            seqs = [row[0] for row in conn.execute(
+                f"SELECT seq FROM messages WHERE conversation_id = ? AND client_msg_id IN"
+                f" ({', '.join('?' * len(client_msg_ids))})",
+                [conversation_id, *client_msg_ids])] if client_msg_ids else []
+            return _read_up_to(conn, record, max(seqs, default=record.has_read_seq))
+
+        result: ReadResult = await self._write(op)
+        return result
+
+
+def _single_chat_peers(owners: Sequence[str]) -> dict[str, str]:
+    return {owner: next((p for p in owners if p != owner), owner) for owner in owners}
+
+
+def _ensure(
+    conn: sqlite3.Connection, owner_ids: Sequence[str], conversation_id: str,
+    conversation_type: int, group_id: str, peer_of: Mapping[str, str] | None,
+) -> list[str]:
+    created = []
+    for owner in owner_ids:
+        cursor = conn.execute(
+            "INSERT OR IGNORE INTO user_conversations (owner_id, conversation_id,"
+            " conversation_type, user_id, group_id) VALUES (?, ?, ?, ?, ?)",
+            (owner, conversation_id, conversation_type, (peer_of or {}).get(owner, ""),
+             group_id))
+        if cursor.rowcount:
+            created.append(owner)
+    return created
+
+
+def _in_clause(column: str, prefix: str, values: Sequence[Any], params: dict[str, Any]) -> str:
+    names = []
+    for index, value in enumerate(values):
+        params[f"{prefix}{index}"] = value
+        names.append(f":{prefix}{index}")
+    return f"{column} IN ({', '.join(names)})"
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
+from oimws.store.errors import StoreError
 from oimws.store.sqlite.engine import Schema, SqliteEngine
 from oimws.store.users import UserRecord, UserStore
 from oimws.util.clock import now_ms
 
 _USER_COLUMNS = "user_id, nickname, face_url, ex, create_time, global_recv_msg_opt"
+_UPDATABLE = frozenset({"nickname", "face_url", "ex", "global_recv_msg_opt"})
 
 
 class SqliteUsers(SqliteEngine, UserStore):
@@ -23,6 +25,15 @@ class SqliteUsers(SqliteEngine, UserStore):
             ex TEXT NOT NULL DEFAULT '',
             create_time INTEGER NOT NULL,
             global_recv_msg_opt INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        # 2: forced logouts (tokens of a user and platform issued before a time)
+        """
+        CREATE TABLE token_revocations (
+            user_id TEXT NOT NULL,
+            platform_id INTEGER NOT NULL,
+            revoked_before INTEGER NOT NULL,
+            PRIMARY KEY (user_id, platform_id)
         )
         """,
     ))
@@ -52,3 +63,51 @@ class SqliteUsers(SqliteEngine, UserStore):
             f"SELECT {_USER_COLUMNS} FROM users WHERE user_id IN ({marks})",
             list(user_ids)).fetchall()
         return {row[0]: UserRecord(*row) for row in rows}
+
+    async def update_user(self, user_id: str, changes: Mapping[str, Any]) -> UserRecord | None:
+        unknown = set(changes) - _UPDATABLE
+        if unknown:
+            raise StoreError(f"user fields {sorted(unknown)} cannot be updated")
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        values = [*changes.values(), user_id]
+
+        def op(conn: sqlite3.Connection) -> UserRecord | None:
+            if assignments:
+                conn.execute(f"UPDATE users SET {assignments} WHERE user_id = ?", values)
+            row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?",
+                               (user_id,)).fetchone()
+            return UserRecord(*row) if row else None
+
+        result: UserRecord | None = await self._write(op)
+        return result
+
+    async def find_users(
+        self, offset: int, count: int, user_id: str = "", nickname: str = ""
+    ) -> tuple[int, list[UserRecord]]:
+        where, params = [], []
+        for column, wanted in (("user_id", user_id), ("nickname", nickname)):
+            if wanted:
+                where.append(f"instr(lower({column}), lower(?)) > 0")
+                params.append(wanted)
+        condition = f"WHERE {' AND '.join(where)}" if where else ""
+        reader = self._read()
+        total = reader.execute(f"SELECT count(*) FROM users {condition}", params).fetchone()[0]
+        rows = reader.execute(
+            f"SELECT {_USER_COLUMNS} FROM users {condition} ORDER BY create_time, user_id "
+            "LIMIT ? OFFSET ?", [*params, count, offset]).fetchall()
+        return total, [UserRecord(*row) for row in rows]
+
+    async def revoke_tokens(self, user_id: str, platform_id: int, before_ms: int) -> None:
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO token_revocations (user_id, platform_id, revoked_before)"
+                " VALUES (?, ?, ?) ON CONFLICT (user_id, platform_id) DO UPDATE SET"
+                " revoked_before = max(revoked_before, excluded.revoked_before)",
+                (user_id, platform_id, before_ms))
+
+        await self._write(op)
+
+    async def get_token_revocations(self) -> dict[tuple[str, int], int]:
+        rows = self._read().execute(
+            "SELECT user_id, platform_id, revoked_before FROM token_revocations").fetchall()
+        return {(user_id, platform_id): before for user_id, platform_id, before in rows}
