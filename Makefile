@@ -6,22 +6,27 @@ RUN_DIR := run
 PID_FILE := $(RUN_DIR)/oimws.pid
 LOG_FILE := $(RUN_DIR)/oimws.log
 OIMWS_ARGS ?=
+CHECK_ARGS ?=
 API_URL ?= http://127.0.0.1:$${OIMWS_API_PORT:-10002}
 BUILD_STAMP := $(VENV)/.oimws-built
 SOURCES := pyproject.toml setup.py $(wildcard oimws/_speedups/*.pyx oimws/_speedups/*.pxd)
 E2E_DIR := tests/e2e
 
-.PHONY: help build start check stop restart test lint bench bench-micro wheel clean
+.PHONY: help build start check stop restart test lint bench bench-micro wheel clean \
+	cluster-up cluster-down
 
 help:
 	@echo "make build   create $(VENV) and install oimws with its compiled extensions"
 	@echo "make start   build if needed, run the gateway in the background ($(LOG_FILE))"
-	@echo "make check   print the running gateway's health; non-zero exit when down"
+	@echo "make check   the running gateway's health and readiness (connections, uptime);"
+	@echo "             non-zero exit unless up and ready (TLS: API_URL=https://... CHECK_ARGS=--insecure)"
 	@echo "make stop    SIGTERM the gateway and wait for its graceful exit"
 	@echo "make test    run the whole test suite (unit, integration, end-to-end)"
 	@echo "make lint    ruff, mypy, cython-lint"
 	@echo "make bench   the benchmark suites"
 	@echo "make wheel   build a wheel into dist/"
+	@echo "make cluster-up / cluster-down   3 nodes behind nginx with redis-server (and"
+	@echo "             PostgreSQL when OIMWS_POSTGRES_DSN is set) on loopback, for trying by hand"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,15 +45,15 @@ start: build
 		echo "oimws is already running (pid $$(cat $(PID_FILE)))"; exit 0; fi; \
 	nohup $(VENV)/bin/oimws serve $(OIMWS_ARGS) >>$(LOG_FILE) 2>&1 & echo $$! > $(PID_FILE); \
 	for i in $$(seq 1 50); do \
-		if $(PY) -m oimws.healthcheck $(API_URL) >/dev/null 2>&1; then \
+		if $(PY) -m oimws.healthcheck $(API_URL) $(CHECK_ARGS) >/dev/null 2>&1; then \
 			echo "oimws started (pid $$(cat $(PID_FILE))), log: $(LOG_FILE)"; \
-			$(PY) -m oimws.healthcheck $(API_URL); exit 0; fi; \
+			$(PY) -m oimws.healthcheck $(API_URL) $(CHECK_ARGS); exit 0; fi; \
 		if ! kill -0 $$(cat $(PID_FILE)) 2>/dev/null; then break; fi; \
 		sleep 0.2; done; \
 	echo "oimws did not start; last log lines:"; tail -n 20 $(LOG_FILE); rm -f $(PID_FILE); exit 1
 
 check: build
-	@$(PY) -m oimws.healthcheck $(API_URL)
+	@$(PY) -m oimws.healthcheck $(API_URL) $(CHECK_ARGS)
 
 stop:
 	@if [ ! -f $(PID_FILE) ] || ! kill -0 $$(cat $(PID_FILE)) 2>/dev/null; then \
@@ -79,6 +84,12 @@ bench: bench-micro
 
 wheel: build
 	$(PY) -m build --wheel --outdir dist
+
+cluster-up: build
+	$(PY) -m oimws.devcluster up --nodes 3 --dir $(RUN_DIR)/cluster
+
+cluster-down:
+	$(PY) -m oimws.devcluster down --dir $(RUN_DIR)/cluster
 
 clean:
 	rm -rf build dist *.egg-info oimws/_speedups/*.c oimws/_speedups/*.so $(BUILD_STAMP) \

@@ -4,20 +4,53 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import ssl
 
+from oimws import metrics
 from oimws.admin import AdminServer
-from oimws.config import Config
+from oimws.admin.ops import NodeStatus
+from oimws.config import Config, ConfigError
 from oimws.context import AppContext
 from oimws.delivery import SessionRegistry
+from oimws.delivery.redis_link import RedisLink
 from oimws.dispatch import Dispatcher
-from oimws.handlers.user import watch_presence
+from oimws.objects import LocalDiskObjectStore
 from oimws.protocol.codec import JsonEnvelopeCodec
+from oimws.store import Store
 from oimws.store.sqlite import SqliteStore
 from oimws.tokens import TokenService
 from oimws.transport import WebSocketGateway
 
 log = logging.getLogger("oimws")
+
+
+def build_store(config: Config) -> Store:
+    """PostgreSQL when a DSN is configured (the cluster), the embedded SQLite otherwise."""
+    if config.postgres_dsn:
+        from oimws.store.postgres import PostgresStore
+
+        return PostgresStore(config.postgres_dsn)
+    return SqliteStore(config.sqlite_path, config.sqlite_synchronous)
+
+
+def server_ssl_context(config: Config) -> ssl.SSLContext | None:
+    """The TLS context both ports serve with (wss:// and https://), or None without TLS."""
+    if not config.uses_tls:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(config.tls_cert, config.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"cannot use TLS certificate {config.tls_cert!r} with key "
+                          f"{config.tls_key!r}: {exc}") from None
+    return context
+
+
+def node_name(config: Config) -> str:
+    return config.node_id or f"{socket.gethostname()}-{os.getpid()}"
 
 
 class Node:
@@ -26,7 +59,11 @@ class Node:
     def __init__(self, config: Config) -> None:
         self.config = config
         codec = JsonEnvelopeCodec()
-        self.store = SqliteStore(config.sqlite_path, config.sqlite_synchronous)
+        self.store = build_store(config)
+        metrics.count_stored_messages(self.store)
+        if isinstance(self.store, SqliteStore):
+            self.store.commit_observer = metrics.STORE_COMMIT_SECONDS.observe
+        ssl_context = server_ssl_context(config)
         self.ctx = AppContext(
             config=config,
             store=self.store,
@@ -35,22 +72,42 @@ class Node:
             codec=codec,
         )
         self.dispatcher = Dispatcher(self.ctx)
-        watch_presence(self.ctx)
         self.gateway = WebSocketGateway(config, self.ctx.tokens, self.ctx.delivery,
-                                        self.dispatcher)
-        self.admin = AdminServer(self.ctx, lambda: self.gateway.connection_count)
+                                        self.dispatcher, ssl_context)
+        self.admin = AdminServer(
+            self.ctx, NodeStatus(lambda: self.gateway.connection_count,
+                                 bus_connected=self._bus if config.redis_url else None),
+            LocalDiskObjectStore(config.objects_dir), ssl_context)
+        self._loop_lag_watch: asyncio.Task[None] | None = None
+        self.cluster: RedisLink | None = None
+        if config.redis_url:
+            self.cluster = RedisLink(config.redis_url, node_name(config),
+                                     self.ctx.delivery.presence_snapshot)
+            self.ctx.delivery.join_cluster(self.cluster)
         self.ws_port = 0
         self.api_port = 0
 
+    def _bus(self) -> bool:
+        return self.cluster is not None and self.cluster.connected
+
     async def start(self) -> None:
         await self.store.open()
+        self.ctx.tokens.load_revocations(await self.store.get_token_revocations())
+        self._loop_lag_watch = asyncio.get_running_loop().create_task(
+            metrics.watch_event_loop_lag())
+        if self.cluster is not None:
+            await self.cluster.start()
         self.ws_port = await self.gateway.start()
         self.api_port = await self.admin.start()
 
     async def stop(self) -> None:
         """Graceful: stop accepting, close sockets with 1001, finish requests, flush the store."""
+        if self._loop_lag_watch is not None:
+            self._loop_lag_watch.cancel()
         await self.gateway.shutdown()
         await self.dispatcher.drain()
+        if self.cluster is not None:
+            await self.cluster.stop()
         await self.admin.stop()
         await self.store.close()
 
@@ -73,8 +130,9 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    log.info("oimws ready: ws://%s:%d  admin http://%s:%d  data %s", config.host,
-             node.ws_port, config.host, node.api_port, config.data_dir)
+    secure = "s" if config.uses_tls else ""
+    log.info("oimws ready: ws%s://%s:%d  admin http%s://%s:%d  data %s", secure, config.host,
+             node.ws_port, secure, config.host, node.api_port, config.data_dir)
     await stop.wait()
     log.info("shutting down")
     await node.stop()

@@ -31,7 +31,11 @@ class _Listener(WSListener):
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         if frame.msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            self._client._on_frame(json.loads(frame.get_payload_as_bytes()))
+            payload = frame.get_payload_as_bytes()
+            hook = self._client.raw_frame_hook
+            if hook is not None and hook(payload):
+                return  # taken as raw bytes (the load harness): not parsed, not kept
+            self._client._on_frame(json.loads(payload))
         elif frame.msg_type == WSMsgType.CLOSE:
             self._client.close_code = frame.get_close_code().value
             transport.send_close(frame.get_close_code())
@@ -62,6 +66,9 @@ class JssdkClient:
         self.close_code: int | None = None
         self.disconnected = asyncio.Event()
         self._waiters: list[tuple[Callable[[dict[str, Any]], bool], asyncio.Future[Any]]] = []
+        # Sees every payload first; returning True consumes it (no JSON parsing, not kept in
+        # ``frames``): what a load generator with thousands of clients needs.
+        self.raw_frame_hook: Callable[[bytes], bool] | None = None
 
     @classmethod
     async def connect(

@@ -52,6 +52,12 @@ class Config:
     # Store
     sqlite_synchronous: str = "FULL"
 
+    # Scaling out: several processes on this host, and nodes sharing Redis and PostgreSQL
+    workers: int = 1  # processes sharing the ports (SO_REUSEPORT); more than 1 needs redis_url
+    redis_url: str = ""  # presence and delivery between nodes, e.g. redis://127.0.0.1:6379/0
+    postgres_dsn: str = ""  # the shared store instead of SQLite, e.g. postgresql://u@h/db
+    node_id: str = ""  # this node's name in the cluster; default: host name and process ID
+
     # Uploaded files (the jssdk's uploadFile), kept under data_dir/objects
     upload_max_bytes: int = 100 * 1024 * 1024
     upload_part_bytes: int = 5 * 1024 * 1024  # the jssdk PUTs every part at once
@@ -197,6 +203,11 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting 'sqlite_synchronous' must be OFF, NORMAL, FULL or EXTRA")
     if not config.ping_interval < config.idle_timeout <= 2 * config.ping_interval:
         raise ConfigError("setting 'idle_timeout' must be above ping_interval and at most twice it")
+    if config.workers < 1:
+        raise ConfigError("setting 'workers' must be at least 1")
+    if config.workers > 1 and not config.redis_url:
+        raise ConfigError("setting 'workers' above 1 needs 'redis_url': workers deliver to "
+                          "each other's users through Redis")
     if not config.secret:
         raise ConfigError("setting 'secret' must not be empty")
     if config.log_format not in ("auto", "json", "text"):

@@ -11,10 +11,12 @@ import asyncio
 import dataclasses
 import inspect
 import logging
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
+from oimws import logs, metrics
 from oimws.context import AppContext
 from oimws.protocol import events
 from oimws.protocol.args import Arg, decode_positional
@@ -94,6 +96,15 @@ class Dispatcher:
             else:
                 self._reply_error(session, events.PROTOCOL_ERROR, "", ErrCode.PROTOCOL, str(exc))
             return
+        # Every log line about this request carries its operationID and user (and so do the
+        # lines of the task an async handler runs in: it copies this context).
+        scope = logs.open_scope(request.operation_id, session.user_id)
+        try:
+            self._handle(session, request)
+        finally:
+            logs.close_scope(scope)
+
+    def _handle(self, session: Session, request: Request) -> None:
         spec = self._functions.get(request.func_name)
         if spec is None:
             self._reply_error(session, request.func_name, request.operation_id,
@@ -115,28 +126,30 @@ class Dispatcher:
             self._reply_error(session, request.func_name, request.operation_id,
                               exc.code, f"{request.func_name}: {exc.message}")
             return
+        started = time.perf_counter()
         if spec.is_async:
             task = asyncio.get_running_loop().create_task(
-                self._run_async(spec, session, request, args))
+                self._run_async(spec, session, request, args, started))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
             return
         try:
             result = spec.func(self._ctx, session, *args)
         except Exception as exc:
-            self._reply_failure(session, request, exc)
+            self._reply_failure(session, request, exc, started)
             return
-        self._reply(session, request, result)
+        self._reply(session, request, result, started)
 
     async def _run_async(
-        self, spec: FunctionSpec, session: Session, request: Request, args: list[Any]
+        self, spec: FunctionSpec, session: Session, request: Request, args: list[Any],
+        started: float,
     ) -> None:
         try:
             result = await spec.func(self._ctx, session, *args)
         except Exception as exc:
-            self._reply_failure(session, request, exc)
+            self._reply_failure(session, request, exc, started)
             return
-        self._reply(session, request, result)
+        self._reply(session, request, result, started)
 
     async def drain(self) -> None:
         """Wait for requests already being handled and the pushes they caused (graceful
@@ -145,11 +158,13 @@ class Dispatcher:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._ctx.conversation_updates.drain()
 
-    def _reply(self, session: Session, request: Request, result: Any) -> None:
+    def _reply(self, session: Session, request: Request, result: Any, started: float) -> None:
         session.send(self._codec.encode_response(
             request.func_name, 0, "", result, request.operation_id))
+        metrics.request_answered(request.func_name, 0, time.perf_counter() - started)
 
-    def _reply_failure(self, session: Session, request: Request, exc: Exception) -> None:
+    def _reply_failure(self, session: Session, request: Request, exc: Exception,
+                       started: float) -> None:
         if isinstance(exc, ApiError):
             code, message = exc.code, exc.message
         elif isinstance(exc, StoreError):
@@ -158,9 +173,15 @@ class Dispatcher:
         else:
             log.exception("%s for %r raised", request.func_name, session)
             code, message = ErrCode.SERVER_INTERNAL, "internal server error"
-        self._reply_error(session, request.func_name, request.operation_id, code, message)
+        self._reply_error(session, request.func_name, request.operation_id, code, message,
+                          started)
 
     def _reply_error(
-        self, session: Session, event: str, operation_id: str, code: int, message: str
+        self, session: Session, event: str, operation_id: str, code: int, message: str,
+        started: float | None = None,
     ) -> None:
         session.send(self._codec.encode_response(event, int(code), message, None, operation_id))
+        # Only registered names become labels: a client cannot invent metric series.
+        function = event if event in self._functions else metrics.UNKNOWN_FUNCTION
+        elapsed = None if started is None else time.perf_counter() - started
+        metrics.request_answered(function, int(code), elapsed)

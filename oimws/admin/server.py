@@ -1,10 +1,16 @@
-"""OpenIM's REST shapes on the admin port: POST + JSON, ``operationID`` header, admin
-``token`` header, and replies ``{"errCode","errMsg","errDlt","data"}`` (HTTP 200 even for
-refusals, as OpenIM does)."""
+"""The admin port: OpenIM's REST API, uploads, and the operational endpoints, on aiohttp on
+the node's event loop.
+
+This module only wires: every declared endpoint becomes a POST route that checks the token,
+validates the body, calls the endpoint, and answers OpenIM's envelope
+``{"errCode","errMsg","errDlt","data"}`` (HTTP 200 even for refusals, as OpenIM does), with
+the request's ``operationID`` and caller on every log line it causes.
+"""
 
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,168 +18,158 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from oimws import __version__
-from oimws.admin.validation import (
-    args_error,
-    optional_str,
-    require_int,
-    require_list,
-    require_str,
-)
+from oimws import logs, metrics
+from oimws.admin.auth_api import AuthApi
+from oimws.admin.conversation_api import ConversationApi
+from oimws.admin.endpoint import Access, ApiModule, Call, Endpoint
+from oimws.admin.friend_api import FriendApi
+from oimws.admin.group_api import GroupApi
+from oimws.admin.msg_api import MsgApi
+from oimws.admin.object_api import ObjectApi
+from oimws.admin.openapi import build_document
+from oimws.admin.ops import NodeStatus, OpsApi
+from oimws.admin.user_api import UserApi
+from oimws.admin.validation import args_error
 from oimws.context import AppContext
+from oimws.objects import ObjectStore
 from oimws.protocol.errors import ApiError, ErrCode
-from oimws.store import StoreError, UserRecord
-from oimws.tokens import ADMIN_PLATFORM_ID
+from oimws.store import StoreError
+from oimws.tokens import TokenClaims
 
 log = logging.getLogger("oimws.admin")
 
 MAX_BODY_BYTES = 1024 * 1024
-MAX_REGISTER_BATCH = 1000
-PLATFORM_IDS = (1, 10)
+MAX_OPERATION_ID = 128
+API_MODULES: tuple[type[ApiModule], ...] = (
+    AuthApi, UserApi, MsgApi, GroupApi, FriendApi, ConversationApi, ObjectApi)
+# Handler refusals the SDK numbers as its own argument errors are argument errors here.
+AS_ARGS_ERROR = frozenset({ErrCode.SDK_ARGS, ErrCode.MSG_CONTENT_TYPE_NOT_SUPPORT})
+CORS_HEADERS = {
+    "Access-Control-Allow-Methods": "GET, POST, PUT, OPTIONS",
+    "Access-Control-Expose-Headers": "ETag",
+    "Access-Control-Max-Age": "86400",
+}
 
-Endpoint = Callable[[dict[str, Any], web.Request], Awaitable[Any]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _reply(data: Any = None, code: int = 0, message: str = "") -> web.Response:
+def all_endpoints() -> list[Endpoint]:
+    return [endpoint for module in API_MODULES for endpoint in module.endpoints()]
+
+
+def envelope(data: Any = None, code: int = 0, message: str = "") -> web.Response:
     body = {"errCode": code, "errMsg": message, "errDlt": "", "data": data}
     return web.Response(body=orjson.dumps(body), content_type="application/json")
 
 
+@web.middleware
+async def cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Browsers call the admin port cross-origin (the jssdk's uploads): allow it, as OpenIM
+    does. Preflights are answered here."""
+    allowed = {
+        "Access-Control-Allow-Origin": request.headers.get("Origin", "*"),
+        "Access-Control-Allow-Headers": request.headers.get("Access-Control-Request-Headers",
+                                                            "*"),
+        **CORS_HEADERS,
+    }
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        return web.Response(status=204, headers=allowed)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        exc.headers.update(allowed)
+        raise
+    response.headers.update(allowed)
+    return response
+
+
 class AdminServer:
-    def __init__(self, ctx: AppContext, connection_count: Callable[[], int]) -> None:
+    def __init__(self, ctx: AppContext, status: NodeStatus, objects: ObjectStore,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self._ctx = ctx
-        self._connection_count = connection_count
-        self._started_at = time.monotonic()
+        self._ssl_context = ssl_context
         self._runner: web.AppRunner | None = None
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_get("/healthz", self.healthz)
-        routes: dict[str, Endpoint] = {
-            "/auth/get_admin_token": self.get_admin_token,
-            "/auth/get_user_token": self.get_user_token,
-            "/auth/user_token": self.user_token,
-            "/user/user_register": self.user_register,
-        }
-        for path, endpoint in routes.items():
-            app.router.add_post(path, self._wrap(endpoint))
+        modules: list[ApiModule] = [
+            module(ctx) for module in API_MODULES if module is not ObjectApi]
+        modules.append(ObjectApi(ctx, objects))
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[cors])
+        for module in modules:
+            for endpoint in module.endpoints():
+                app.router.add_post(endpoint.path, self._route(module, endpoint))
+        for module in [*modules, OpsApi(ctx, status, build_document(all_endpoints()))]:
+            module.add_raw_routes(app.router)
         self.app = app
 
     async def start(self) -> int:
         config = self._ctx.config
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, config.host, config.api_port, reuse_port=True)
+        site = web.TCPSite(self._runner, config.host, config.api_port, reuse_port=True,
+                           ssl_context=self._ssl_context)
         await site.start()
         port: int = self._runner.addresses[0][1]
-        log.info("admin API listening on %s:%d", config.host, port)
+        scheme = "https" if self._ssl_context else "http"
+        log.info("admin API listening on %s://%s:%d", scheme, config.host, port)
         return port
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def _wrap(self, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def handle(request: web.Request) -> web.Response:
-            try:
-                raw = await request.read()
-                try:
-                    body = orjson.loads(raw) if raw else {}
-                except orjson.JSONDecodeError:
-                    raise args_error("request body is not valid JSON") from None
-                if not isinstance(body, dict):
-                    raise args_error("request body must be a JSON object")
-                return _reply(await endpoint(body, request))
-            except ApiError as exc:
-                return _reply(code=exc.code, message=exc.message)
-            except StoreError as exc:
-                log.error("%s failed in the store: %s", request.path, exc)
-                return _reply(code=ErrCode.SERVER_INTERNAL, message="storage failure")
-            except web.HTTPRequestEntityTooLarge:
-                return _reply(code=ErrCode.ARGS, message="request body is too large")
+    def _route(self, module: ApiModule, endpoint: Endpoint) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            operation_id = request.headers.get("operationID", "")[:MAX_OPERATION_ID]
+            with logs.request_scope(operation_id, ""):
+                response, code = await self._answer(module, endpoint, request, operation_id)
+                elapsed = time.perf_counter() - started
+                metrics.ADMIN_REQUESTS.labels(path=endpoint.path, code=str(code)).inc()
+                metrics.ADMIN_REQUEST_SECONDS.labels(path=endpoint.path).observe(elapsed)
+                log.info("POST %s answered errCode %d in %.1f ms", endpoint.path, code,
+                         elapsed * 1000)
+            return response
 
         return handle
 
-    # auth helpers
-    def _require_admin(self, request: web.Request) -> str:
+    async def _answer(self, module: ApiModule, endpoint: Endpoint, request: web.Request,
+                      operation_id: str) -> tuple[web.Response, int]:
+        try:
+            caller = self._authorize(request, endpoint.access)
+            if caller is not None:
+                logs.user_id_var.set(caller.user_id)
+            fields = endpoint.body.check(await self._json_body(request), "")
+            data = await endpoint.func(module, Call(fields, caller, operation_id, request))
+            return envelope(data), 0
+        except ApiError as exc:
+            code = ErrCode.ARGS if exc.code in AS_ARGS_ERROR else exc.code
+            return envelope(code=int(code), message=exc.message), int(code)
+        except StoreError as exc:
+            log.error("%s failed in the store: %s", endpoint.path, exc)
+            code = ErrCode.SERVER_INTERNAL
+            return envelope(code=int(code), message="storage failure"), int(code)
+        except Exception:
+            log.exception("%s raised", endpoint.path)
+            code = ErrCode.SERVER_INTERNAL
+            return envelope(code=int(code), message="internal server error"), int(code)
+
+    def _authorize(self, request: web.Request, access: Access) -> TokenClaims | None:
+        if access is Access.PUBLIC:
+            return None
         token = request.headers.get("token", "")
         if not token:
-            raise ApiError(ErrCode.TOKEN_NOT_EXIST, "header 'token' with an admin token is missing")
+            raise ApiError(ErrCode.TOKEN_NOT_EXIST, "header 'token' is missing")
         claims = self._ctx.tokens.verify(token)
-        if claims.user_id not in self._ctx.config.admin_user_ids:
+        if access is Access.ADMIN and claims.user_id not in self._ctx.config.admin_user_ids:
             raise ApiError(ErrCode.NO_PERMISSION, "this endpoint needs an admin token")
-        return claims.user_id
+        return claims
 
-    def _check_secret(self, body: dict[str, Any]) -> None:
-        secret = require_str(body, "secret", max_length=1024)
-        if secret != self._ctx.config.secret:
-            raise ApiError(ErrCode.NO_PERMISSION, "secret is wrong")
-
-    def _token_reply(self, user_id: str, platform_id: int) -> dict[str, Any]:
-        tokens = self._ctx.tokens
-        return {"token": tokens.issue(user_id, platform_id),
-                "expireTimeSeconds": tokens.expire_seconds}
-
-    async def _require_registered(self, user_id: str) -> None:
-        if user_id not in await self._ctx.store.get_users([user_id]):
-            raise ApiError(ErrCode.USER_ID_NOT_FOUND, f"user {user_id!r} is not registered")
-
-    # endpoints
-    async def healthz(self, request: web.Request) -> web.Response:
-        return web.json_response({
-            "status": "ok",
-            "version": __version__,
-            "uptimeSeconds": round(time.monotonic() - self._started_at, 1),
-            "connections": self._connection_count(),
-            "onlineUsers": self._ctx.delivery.online_user_count,
-        })
-
-    async def get_admin_token(self, body: dict[str, Any], request: web.Request) -> Any:
-        self._check_secret(body)
-        user_id = require_str(body, "userID")
-        if user_id not in self._ctx.config.admin_user_ids:
-            raise ApiError(ErrCode.NO_PERMISSION, f"{user_id!r} is not an admin user")
-        return self._token_reply(user_id, ADMIN_PLATFORM_ID)
-
-    async def get_user_token(self, body: dict[str, Any], request: web.Request) -> Any:
-        self._require_admin(request)
-        platform_id = require_int(body, "platformID", minimum=PLATFORM_IDS[0],
-                                  maximum=PLATFORM_IDS[1])
-        user_id = require_str(body, "userID")
-        await self._require_registered(user_id)
-        return self._token_reply(user_id, platform_id)
-
-    async def user_token(self, body: dict[str, Any], request: web.Request) -> Any:
-        self._check_secret(body)
-        platform_id = require_int(body, "platformID", minimum=PLATFORM_IDS[0],
-                                  maximum=PLATFORM_IDS[1])
-        user_id = require_str(body, "userID")
-        await self._require_registered(user_id)
-        return self._token_reply(user_id, platform_id)
-
-    async def user_register(self, body: dict[str, Any], request: web.Request) -> Any:
-        self._require_admin(request)
-        entries = require_list(body, "users", max_items=MAX_REGISTER_BATCH)
-        users = []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise args_error(f"users[{index}] must be an object")
-            user_id = require_str(entry, "userID")
-            if user_id in self._ctx.config.admin_user_ids:
-                raise args_error(f"users[{index}].userID {user_id!r} is reserved for admins")
-            users.append(UserRecord(
-                user_id=user_id,
-                nickname=optional_str(entry, "nickname", max_length=255),
-                face_url=optional_str(entry, "faceURL", max_length=1024),
-                ex=optional_str(entry, "ex", max_length=4096),
-            ))
-        ids = [u.user_id for u in users]
-        if len(set(ids)) != len(ids):
-            raise args_error("users has the same userID twice")
-        existing = await self._ctx.store.get_users(ids)
-        if existing:
-            raise ApiError(ErrCode.REGISTERED_ALREADY,
-                           f"already registered: {', '.join(sorted(existing))}")
-        already = await self._ctx.store.register_users(users)
-        if already:
-            raise ApiError(ErrCode.REGISTERED_ALREADY,
-                           f"already registered: {', '.join(sorted(already))}")
-        return None
+    @staticmethod
+    async def _json_body(request: web.Request) -> Any:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise args_error(f"the request body is larger than {MAX_BODY_BYTES} bytes") from None
+        try:
+            return orjson.loads(raw) if raw else {}
+        except orjson.JSONDecodeError:
+            raise args_error("the request body is not valid JSON") from None

@@ -14,7 +14,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from picows import WSCloseCode
+
+from oimws import metrics
 from oimws._speedups.fanout import send_to_all
+from oimws.delivery.cluster import ClusterLink
 from oimws.delivery.presence import PresenceChange, PresenceListener, StatusWatchers
 from oimws.protocol import events
 from oimws.protocol.codec import Codec
@@ -25,6 +29,14 @@ log = logging.getLogger("oimws.delivery")
 CLOSE_POLICY_VIOLATION = 1008
 
 
+def _drop_slow_consumer(transport: Any) -> None:
+    metrics.slow_consumers_dropped()
+    log.warning("socket %s fell behind its write buffer bound; disconnecting",
+                transport.underlying_transport.get_extra_info("peername"))
+    transport.send_close(WSCloseCode.POLICY_VIOLATION, b"slow consumer")
+    transport.disconnect()
+
+
 class SessionRegistry:
     def __init__(self, codec: Codec, write_buffer_limit: int) -> None:
         self._codec = codec
@@ -32,6 +44,18 @@ class SessionRegistry:
         self._by_user: dict[str, list[Session]] = {}
         self._presence_listeners: list[PresenceListener] = []
         self.status_watchers = StatusWatchers()
+        self._cluster: ClusterLink | None = None
+
+    def join_cluster(self, link: ClusterLink) -> None:
+        """Deliver to users on other nodes through ``link`` too, and take their deliveries
+        and kicks for users here."""
+        self._cluster = link
+        link.on_frame(self.deliver_local)
+        link.on_kick(self._kick_for_other_node)
+
+    def presence_snapshot(self) -> dict[str, tuple[int, ...]]:
+        """Every local user's platforms (what this node registers in the cluster)."""
+        return {user_id: self.platforms_of(user_id) for user_id in self._by_user}
 
     def add(self, session: Session) -> list[Session]:
         """Register a logged-in session; returns the older sessions it displaces.
@@ -39,6 +63,7 @@ class SessionRegistry:
         Multi-device policy (OpenIM's default): one session per user per platform; a new
         login on a platform kicks the older one, other platforms coexist.
         """
+        metrics.logged_in(session.platform_id)
         before = self.platforms_of(session.user_id)
         sessions = self._by_user.setdefault(session.user_id, [])
         displaced = [s for s in sessions if s.platform_id == session.platform_id
@@ -47,6 +72,8 @@ class SessionRegistry:
             sessions.remove(old)
         if session not in sessions:
             sessions.append(session)
+        if self._cluster is not None:
+            self._cluster.kick_elsewhere(session.user_id, session.platform_id)
         self._announce(session.user_id, before, displaced)
         return displaced
 
@@ -73,6 +100,8 @@ class SessionRegistry:
         change = PresenceChange(user_id, before, self.platforms_of(user_id), tuple(gone))
         if not (change.platforms_changed or change.gone):
             return
+        if change.platforms_changed and self._cluster is not None:
+            self._cluster.announce(user_id, change.platforms_after)
         for listener in self._presence_listeners:
             try:
                 listener(change)
@@ -93,18 +122,39 @@ class SessionRegistry:
     def push(
         self, user_ids: Iterable[str], event: str, data: Any, exclude: Session | None = None
     ) -> int:
-        """Push one event to every session of these users; returns the number of sockets."""
+        """Push one event to every session of these users, here and (encoded once, one
+        frame per node) on other nodes; returns the number of local sockets."""
+        if self._cluster is not None:
+            user_ids = list(user_ids)
         targets = []
         for user_id in user_ids:
             for session in self._by_user.get(user_id, ()):
                 if session is not exclude:
                     targets.append(session)
-        if not targets:
+        remote = self._cluster.nodes_for(user_ids) if self._cluster is not None else None
+        if not targets and not remote:
             return 0
-        self.send_to_sessions(targets, self._codec.encode_push(event, data))
+        frame = self._codec.encode_push(event, data)
+        if targets:
+            self.send_to_sessions(targets, frame)
+        if remote:
+            assert self._cluster is not None
+            self._cluster.forward(remote, frame)
         return len(targets)
 
+    def deliver_local(self, user_ids: list[str], frame: bytes) -> None:
+        """Write an encoded frame to this node's sessions of these users."""
+        targets = [s for user_id in user_ids for s in self._by_user.get(user_id, ())]
+        if targets:
+            self.send_to_sessions(targets, frame)
+
+    def _kick_for_other_node(self, user_id: str, platform_id: int) -> None:
+        for session in self.sessions_of(user_id):
+            if session.platform_id == platform_id:
+                self.kick(session, "logged in on another node")
+
     def push_to_session(self, session: Session, event: str, data: Any) -> None:
+        metrics.pushed(1)
         session.send(self._codec.encode_push(event, data))
 
     def push_to_sessions(self, sessions: list[Session], event: str, data: Any) -> None:
@@ -115,21 +165,18 @@ class SessionRegistry:
     def send_to_sessions(self, sessions: list[Session], frame: bytes) -> None:
         """Write one frame to many sessions: picows sockets through the compiled loop, any
         other kind of connection (one without a picows transport) through its own send."""
+        metrics.pushed(len(sessions))
         transports = []
-        by_transport: dict[int, Session] = {}
         for session in sessions:
             transport = session.connection.raw_transport
             if transport is None:
                 session.send(frame)
             else:
                 transports.append(transport)
-                by_transport[id(transport)] = session
         if not transports:
             return
         for transport in send_to_all(transports, frame, self._write_buffer_limit):
-            slow = by_transport[id(transport)]
-            log.warning("%r fell behind its write buffer bound; disconnecting", slow)
-            slow.close(CLOSE_POLICY_VIOLATION, "slow consumer")
+            _drop_slow_consumer(transport)
 
     def kick(self, session: Session, reason: str) -> None:
         """Tell a displaced session it was kicked (the client then closes) and close it."""

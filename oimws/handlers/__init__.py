@@ -30,5 +30,7 @@ __all__ = [
 
 
 def install(ctx: AppContext) -> None:
-    """Connect the handlers' background duties to one running context."""
+    """Connect the handlers' background duties to one running context (once per context:
+    the Dispatcher calls this)."""
     conversation.install(ctx)
+    user.watch_presence(ctx)

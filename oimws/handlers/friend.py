@@ -12,8 +12,10 @@ from typing import Any
 
 from oimws.context import AppContext
 from oimws.dispatch import handler
+from oimws.protocol import events, fields
 from oimws.protocol.args import Int, JsonArray, JsonObject, Str
-from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission, not_found
+from oimws.protocol.errors import ApiError, ErrCode, no_permission, not_found
+from oimws.protocol.fields import MAX_ID_LENGTH, MAX_IDS_PER_CALL
 from oimws.session import Session
 from oimws.store import UserRecord
 from oimws.store.friends import (
@@ -24,20 +26,8 @@ from oimws.store.friends import (
 )
 from oimws.util.clock import now_ms
 
-# Callback names (open-im-sdk src/constant/callback.ts)
-ON_FRIEND_APPLICATION_ADDED = "OnFriendApplicationAdded"
-ON_FRIEND_APPLICATION_ACCEPTED = "OnFriendApplicationAccepted"
-ON_FRIEND_APPLICATION_REJECTED = "OnFriendApplicationRejected"
-ON_FRIEND_ADDED = "OnFriendAdded"
-ON_FRIEND_DELETED = "OnFriendDeleted"
-ON_FRIEND_INFO_CHANGED = "OnFriendInfoChanged"
-ON_BLACK_ADDED = "OnBlackAdded"
-ON_BLACK_DELETED = "OnBlackDeleted"
-
 RELATIONSHIP_BLACK = 0  # SearchedFriendsInfo.relationship
 RELATIONSHIP_FRIEND = 1
-MAX_ID_LENGTH = 64
-MAX_IDS_PER_CALL = 1000
 MAX_MESSAGE_LENGTH = 255  # reqMsg, handleMsg, remark
 MAX_EX_LENGTH = 1024
 
@@ -152,7 +142,7 @@ async def _tell_owner_of_changes(
     """Push ``OnFriendInfoChanged`` for these entries to the owner's devices."""
     if ctx.delivery.is_online(owner_id):
         for item in await friend_items(ctx, list(friends)):
-            ctx.delivery.push([owner_id], ON_FRIEND_INFO_CHANGED, item)
+            ctx.delivery.push([owner_id], events.ON_FRIEND_INFO_CHANGED, item)
 
 
 # checks other domains use -------------------------------------------------------------------
@@ -170,42 +160,7 @@ async def check_may_message(ctx: AppContext, sender_id: str, recipient_id: str) 
                        f"{sender_id} is not a friend of {recipient_id}")
 
 
-# argument checks ----------------------------------------------------------------------------
-
-def _user_id(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise ArgumentError(f"{name} must be a non-empty user ID")
-    if len(value) > MAX_ID_LENGTH:
-        raise ArgumentError(f"{name} is longer than {MAX_ID_LENGTH} characters")
-    return value
-
-
-def user_id_list(value: Any, name: str) -> list[str]:
-    """A non-empty array of user IDs, without repeats, of a bounded size."""
-    if not isinstance(value, list) or not value:
-        raise ArgumentError(f"{name} must be a non-empty array of user IDs")
-    if len(value) > MAX_IDS_PER_CALL:
-        raise ArgumentError(f"{name} has more than {MAX_IDS_PER_CALL} user IDs")
-    return list(dict.fromkeys(_user_id(v, f"each of {name}") for v in value))
-
-
-def _text(params: Mapping[str, Any], name: str, max_length: int) -> str:
-    value = params.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ArgumentError(f"{name} must be a string")
-    if len(value) > max_length:
-        raise ArgumentError(f"{name} is longer than {max_length} characters")
-    return value
-
-
-def _flag(params: Mapping[str, Any], name: str) -> bool:
-    value = params.get(name, False)
-    if not isinstance(value, bool):
-        raise ArgumentError(f"{name} must be a boolean")
-    return value
-
+# lookups that refuse -----------------------------------------------------------------------
 
 async def _require_user(ctx: AppContext, user_id: str) -> UserRecord:
     user = (await ctx.store.get_users([user_id])).get(user_id)
@@ -230,9 +185,9 @@ async def _require_friends(
 async def add_friend(ctx: AppContext, session: Session, params: dict[str, Any]) -> None:
     """Apply to become ``toUserID``'s friend; both users' devices hear of the application."""
     me = session.user_id
-    to_user_id = _user_id(params.get("toUserID"), "toUserID")
-    req_msg = _text(params, "reqMsg", MAX_MESSAGE_LENGTH)
-    ex = _text(params, "ex", MAX_EX_LENGTH)
+    to_user_id = fields.user_id(params.get("toUserID"), "toUserID")
+    req_msg = fields.text(params, "reqMsg", max_length=MAX_MESSAGE_LENGTH)
+    ex = fields.text(params, "ex", max_length=MAX_EX_LENGTH)
     if params.get("fromUserID") not in (None, "", me):
         raise no_permission(f"{me} cannot apply on behalf of {params['fromUserID']!r}")
     if to_user_id == me:
@@ -247,7 +202,7 @@ async def add_friend(ctx: AppContext, session: Session, params: dict[str, Any]) 
         raise ApiError(ErrCode.RELATIONSHIP_ALREADY, f"{to_user_id} is your friend already")
     request = await ctx.store.save_friend_request(
         FriendRequestRecord(me, to_user_id, req_msg=req_msg, ex=ex))
-    ctx.delivery.push([me, to_user_id], ON_FRIEND_APPLICATION_ADDED,
+    ctx.delivery.push([me, to_user_id], events.ON_FRIEND_APPLICATION_ADDED,
                       await _application_item(ctx, request))
     return None
 
@@ -255,18 +210,20 @@ async def add_friend(ctx: AppContext, session: Session, params: dict[str, Any]) 
 _RESPONSE_ARGS = JsonObject("params")
 
 
-def _response(params: dict[str, Any]) -> tuple[str, str]:
-    """(applicant, handleMsg) of an Accept/RefuseFriendApplication call."""
-    return (_user_id(params.get("toUserID"), "toUserID"),
-            _text(params, "handleMsg", MAX_MESSAGE_LENGTH))
-
-
-async def _pending_application(ctx: AppContext, applicant: str, me: str) -> None:
-    request = await ctx.store.get_friend_request(applicant, me)
+async def _pending_answer(
+    ctx: AppContext, session: Session, params: dict[str, Any]
+) -> tuple[str, str]:
+    """(applicant, handleMsg) of an Accept/RefuseFriendApplication call, whose application
+    to the caller must be waiting for an answer."""
+    applicant = fields.user_id(params.get("toUserID"), "toUserID")
+    handle_msg = fields.text(params, "handleMsg", max_length=MAX_MESSAGE_LENGTH)
+    request = await ctx.store.get_friend_request(applicant, session.user_id)
     if request is None:
-        raise not_found(f"there is no friend application from {applicant} to {me}")
+        raise not_found(f"there is no friend application from {applicant} to "
+                        f"{session.user_id}")
     if request.handle_result != REQUEST_UNHANDLED:
         raise _handled_already(applicant)
+    return applicant, handle_msg
 
 
 def _handled_already(applicant: str) -> ApiError:
@@ -279,16 +236,15 @@ async def accept_friend_application(
 ) -> None:
     """Accept ``toUserID``'s application: both become each other's friends."""
     me = session.user_id
-    applicant, handle_msg = _response(params)
-    await _pending_application(ctx, applicant, me)
+    applicant, handle_msg = await _pending_answer(ctx, session, params)
     result = await ctx.store.accept_friend_request(applicant, me, handle_msg, now_ms())
     if result is None:
         raise _handled_already(applicant)  # handled on another device meanwhile
-    ctx.delivery.push([applicant, me], ON_FRIEND_APPLICATION_ACCEPTED,
+    ctx.delivery.push([applicant, me], events.ON_FRIEND_APPLICATION_ACCEPTED,
                       await _application_item(ctx, result.request))
     for friend in result.new_friends:
         item = (await friend_items(ctx, [friend]))[0]
-        ctx.delivery.push([friend.owner_user_id], ON_FRIEND_ADDED, item)
+        ctx.delivery.push([friend.owner_user_id], events.ON_FRIEND_ADDED, item)
     return None
 
 
@@ -297,12 +253,11 @@ async def refuse_friend_application(
     ctx: AppContext, session: Session, params: dict[str, Any]
 ) -> None:
     me = session.user_id
-    applicant, handle_msg = _response(params)
-    await _pending_application(ctx, applicant, me)
+    applicant, handle_msg = await _pending_answer(ctx, session, params)
     request = await ctx.store.refuse_friend_request(applicant, me, handle_msg, now_ms())
     if request is None:
         raise _handled_already(applicant)
-    ctx.delivery.push([applicant, me], ON_FRIEND_APPLICATION_REJECTED,
+    ctx.delivery.push([applicant, me], events.ON_FRIEND_APPLICATION_REJECTED,
                       await _application_item(ctx, request))
     return None
 
@@ -350,7 +305,7 @@ async def get_specified_friends_info(
     ctx: AppContext, session: Session, user_ids: list[Any]
 ) -> list[dict[str, Any]]:
     """``FullUserItem``s of those of the given users who are my friends."""
-    wanted = user_id_list(user_ids, "userIDList")
+    wanted = fields.user_ids(user_ids, "userIDList")
     friends = {f.friend_user_id for f in await ctx.store.get_friends(session.user_id, wanted)}
     return await full_user_items(ctx, session.user_id, [u for u in wanted if u in friends])
 
@@ -360,7 +315,7 @@ async def check_friend(
     ctx: AppContext, session: Session, user_ids: list[Any]
 ) -> list[dict[str, Any]]:
     """``FriendshipInfo`` per user: result 1 if in my friend list and not blocked by me."""
-    wanted = user_id_list(user_ids, "userIDList")
+    wanted = fields.user_ids(user_ids, "userIDList")
     friends = {f.friend_user_id for f in await ctx.store.get_friends(session.user_id, wanted)}
     blocked = {b.block_user_id for b in await ctx.store.get_blacks(session.user_id, wanted)}
     return [{"userID": u, "result": int(u in friends and u not in blocked)} for u in wanted]
@@ -372,24 +327,16 @@ async def search_friends(
 ) -> list[dict[str, Any]]:
     """My friends whose ID, nickname or remark (as asked) contains any keyword, ignoring case;
     each with ``relationship`` 0 if I blocked them, else 1."""
-    keywords = params.get("keywordList")
-    if not isinstance(keywords, list) or not keywords or not all(
-            isinstance(k, str) and k for k in keywords):
-        raise ArgumentError("keywordList must be a non-empty array of strings")
-    fields = [_flag(params, "isSearchUserID"), _flag(params, "isSearchNickname"),
-              _flag(params, "isSearchRemark")]
-    if not any(fields):
-        raise ArgumentError("at least one of isSearchUserID, isSearchNickname and "
-                            "isSearchRemark must be true")
-    wanted = [k.casefold() for k in keywords]
+    keywords = fields.keywords(params)
+    looked_in = fields.search_flags(params, "isSearchUserID", "isSearchNickname",
+                                    "isSearchRemark")
     items = await friend_items(ctx, await ctx.store.get_friends(session.user_id))
     blocked = {b.block_user_id for b in await ctx.store.get_blacks(session.user_id)}
     found = []
     for item in items:
-        searched = [value for value, on in
-                    zip((item["userID"], item["nickname"], item["remark"]), fields, strict=True)
-                    if on]
-        if any(k in value.casefold() for k in wanted for value in searched):
+        searched = [value for value, on in zip(
+            (item["userID"], item["nickname"], item["remark"]), looked_in, strict=True) if on]
+        if fields.matches(keywords, *searched):
             relationship = RELATIONSHIP_BLACK if item["userID"] in blocked else RELATIONSHIP_FRIEND
             found.append({**item, "relationship": relationship})
     return found
@@ -397,8 +344,8 @@ async def search_friends(
 
 @handler("SetFriendRemark", JsonObject("params"))
 async def set_friend_remark(ctx: AppContext, session: Session, params: dict[str, Any]) -> None:
-    friend_id = _user_id(params.get("toUserID"), "toUserID")
-    remark = _text(params, "remark", MAX_MESSAGE_LENGTH)
+    friend_id = fields.user_id(params.get("toUserID"), "toUserID")
+    remark = fields.text(params, "remark", max_length=MAX_MESSAGE_LENGTH)
     updated = await _require_friends(ctx, session.user_id, [friend_id], remark=remark)
     await _tell_owner_of_changes(ctx, session.user_id, updated)
     return None
@@ -407,12 +354,8 @@ async def set_friend_remark(ctx: AppContext, session: Session, params: dict[str,
 @handler("PinFriends", JsonObject("params"))
 async def pin_friends(ctx: AppContext, session: Session, params: dict[str, Any]) -> None:
     """Pin (or unpin) friends to the top of my friend list."""
-    friend_ids = user_id_list(params.get("toUserIDs"), "toUserIDs")
-    is_pinned = params.get("isPinned")
-    if isinstance(is_pinned, dict):  # newer SDKs send protobuf wrappers: {"value": true}
-        is_pinned = is_pinned.get("value")
-    if not isinstance(is_pinned, bool):
-        raise ArgumentError("isPinned must be a boolean")
+    friend_ids = fields.user_ids(params.get("toUserIDs"), "toUserIDs")
+    is_pinned = fields.boolean(fields.unwrap(params.get("isPinned")), "isPinned")
     updated = await _require_friends(ctx, session.user_id, friend_ids, is_pinned=is_pinned)
     await _tell_owner_of_changes(ctx, session.user_id, updated)
     return None
@@ -422,7 +365,7 @@ async def pin_friends(ctx: AppContext, session: Session, params: dict[str, Any])
 async def set_friends_ex(
     ctx: AppContext, session: Session, friend_ids: list[Any], ex: str
 ) -> None:
-    wanted = user_id_list(friend_ids, "friendIDs")
+    wanted = fields.user_ids(friend_ids, "friendIDs")
     updated = await _require_friends(ctx, session.user_id, wanted, ex=ex)
     await _tell_owner_of_changes(ctx, session.user_id, updated)
     return None
@@ -431,11 +374,12 @@ async def set_friends_ex(
 @handler("DeleteFriend", Str("friendUserID", max_length=MAX_ID_LENGTH))
 async def delete_friend(ctx: AppContext, session: Session, friend_id: str) -> None:
     """Remove a friend from my list only; they keep me in theirs until they delete me too."""
-    removed = await ctx.store.delete_friend(session.user_id, _user_id(friend_id, "friendUserID"))
+    removed = await ctx.store.delete_friend(session.user_id,
+                                            fields.user_id(friend_id, "friendUserID"))
     if removed is None:
         raise not_found(f"{friend_id} is not a friend of {session.user_id}")
     item = (await friend_items(ctx, [removed]))[0]
-    ctx.delivery.push([session.user_id], ON_FRIEND_DELETED, item)
+    ctx.delivery.push([session.user_id], events.ON_FRIEND_DELETED, item)
     return None
 
 
@@ -446,24 +390,26 @@ async def delete_friend(ctx: AppContext, session: Session, friend_id: str) -> No
 async def add_black(ctx: AppContext, session: Session, black_id: str, ex: str) -> None:
     """Block a user: their one-to-one messages and friend applications are refused (1302)."""
     me = session.user_id
-    _user_id(black_id, "blackUserID")
+    fields.user_id(black_id, "blackUserID")
     if black_id == me:
         raise ApiError(ErrCode.CAN_NOT_ADD_YOURSELF, "you cannot block yourself")
     user = await _require_user(ctx, black_id)
     black = BlackRecord(me, black_id, create_time=now_ms(), operator_user_id=me, ex=ex)
     if not await ctx.store.add_black(black):
         raise ApiError(ErrCode.DUPLICATE_KEY, f"{black_id} is in your blacklist already")
-    ctx.delivery.push([me], ON_BLACK_ADDED, black_user_item(black, user))
+    ctx.delivery.push([me], events.ON_BLACK_ADDED, black_user_item(black, user))
     return None
 
 
 @handler("RemoveBlack", Str("removeUserID", max_length=MAX_ID_LENGTH))
 async def remove_black(ctx: AppContext, session: Session, user_id: str) -> None:
-    removed = await ctx.store.remove_black(session.user_id, _user_id(user_id, "removeUserID"))
+    removed = await ctx.store.remove_black(session.user_id,
+                                           fields.user_id(user_id, "removeUserID"))
     if removed is None:
         raise not_found(f"{user_id} is not in your blacklist")
     user = (await ctx.store.get_users([user_id])).get(user_id)
-    ctx.delivery.push([session.user_id], ON_BLACK_DELETED, black_user_item(removed, user))
+    ctx.delivery.push([session.user_id], events.ON_BLACK_DELETED,
+                      black_user_item(removed, user))
     return None
 
 

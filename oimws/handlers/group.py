@@ -32,9 +32,10 @@ from oimws.handlers.group_view import (
     require_member,
     require_outranks,
 )
-from oimws.protocol import events
+from oimws.protocol import events, fields
 from oimws.protocol.args import Bool, Int, JsonArray, JsonObject, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
+from oimws.protocol.fields import MAX_ID_LENGTH
 from oimws.session import Session
 from oimws.store import DuplicateKeyError
 from oimws.store.groups import (
@@ -53,8 +54,6 @@ from oimws.store.groups import (
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, group_conversation_id
 
-MAX_GROUP_MEMBERS_PER_CALL = 1000
-MAX_ID_LENGTH = 64
 JOIN_SOURCE_INVITATION = 2
 VERIFY_APPLICATIONS_ONLY = 0  # joining needs approval, invitations do not
 VERIFY_ALL = 1  # both need approval (unless a manager invites)
@@ -75,16 +74,6 @@ MAX_SETTING_LENGTH = 4096
 
 
 # helpers ------------------------------------------------------------------------------------
-
-def _user_ids(value: Any, field: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ArgumentError(f"{field} must be an array of user IDs")
-    if len(value) > MAX_GROUP_MEMBERS_PER_CALL:
-        raise ArgumentError(f"{field} has more than {MAX_GROUP_MEMBERS_PER_CALL} user IDs")
-    return list(dict.fromkeys(value))
-
 
 async def _require_registered(ctx: AppContext, user_ids: Sequence[str]) -> dict[str, Any]:
     users = await ctx.store.get_users(list(user_ids))
@@ -162,22 +151,21 @@ async def _unused_group_id(ctx: AppContext) -> str:
             return group_id
 
 
-def _group_settings(info: dict[str, Any]) -> dict[str, Any]:
-    """Validated SetGroupInfo/CreateGroup fields as record attributes."""
-    settings = {}
+def _group_settings(info: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Validated SetGroupInfo/CreateGroup fields (those given, not null) as record
+    attributes."""
+    settings: dict[str, Any] = {}
     for wire_name, (attribute, kind, allowed) in GROUP_SETTINGS.items():
-        if wire_name not in info or info[wire_name] is None:
+        value = info.get(wire_name)
+        if value is None:
             continue
-        value = info[wire_name]
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ArgumentError(f"{wire_name} must be an integer")
-        if kind is str and not isinstance(value, str):
-            raise ArgumentError(f"{wire_name} must be a string")
-        if allowed is not None and value not in allowed:
-            raise ArgumentError(f"{wire_name} must be one of {allowed}")
-        if isinstance(value, str) and len(value) > MAX_SETTING_LENGTH:
-            raise ArgumentError(f"{wire_name} is longer than {MAX_SETTING_LENGTH} characters")
-        settings[attribute] = value
+        if kind is str:
+            settings[attribute] = fields.string(value, where + wire_name,
+                                                max_length=MAX_SETTING_LENGTH)
+        elif allowed is not None:
+            settings[attribute] = fields.choice(value, where + wire_name, allowed)
+        else:
+            settings[attribute] = fields.integer(info, wire_name, where=where)
     return settings
 
 
@@ -191,15 +179,13 @@ async def create_group(ctx: AppContext, session: Session, params: dict[str, Any]
     owner_id = params.get("ownerUserID") or session.user_id
     if owner_id != session.user_id:
         raise no_permission("the creator of a group is its owner")
-    member_ids = [u for u in _user_ids(params.get("memberUserIDs"), "memberUserIDs")
-                  if u != owner_id]
-    admin_ids = [u for u in _user_ids(params.get("adminUserIDs"), "adminUserIDs")
-                 if u != owner_id]
+    member_ids = [u for u in fields.user_ids(params.get("memberUserIDs"), "memberUserIDs",
+                                             optional=True) if u != owner_id]
+    admin_ids = [u for u in fields.user_ids(params.get("adminUserIDs"), "adminUserIDs",
+                                            optional=True) if u != owner_id]
     member_ids += [u for u in admin_ids if u not in member_ids]
-    settings = _group_settings(info)
-    group_id = info.get("groupID") or ""
-    if not isinstance(group_id, str) or len(group_id) > MAX_ID_LENGTH:
-        raise ArgumentError(f"groupInfo.groupID must be a string of at most {MAX_ID_LENGTH}")
+    settings = _group_settings(info, "groupInfo.")
+    group_id = fields.text(info, "groupID", max_length=MAX_ID_LENGTH, where="groupInfo.")
     if group_id and await ctx.store.get_groups([group_id]):
         raise ApiError(ErrCode.GROUP_ID_EXISTED, f"group {group_id!r} exists already")
     group_id = group_id or await _unused_group_id(ctx)
@@ -318,9 +304,7 @@ async def invite_user_to_group(ctx: AppContext, session: Session, group_id: str,
     invitations become applications for the owner and admins."""
     group = await load_group(ctx, group_id)
     inviter = await require_member(ctx, group, session.user_id)
-    invitees = _user_ids(user_ids, "userIDList")
-    if not invitees:
-        raise ArgumentError("userIDList must not be empty")
+    invitees = fields.user_ids(user_ids, "userIDList")
     await _require_registered(ctx, invitees)
     present = {m.user_id for m in await ctx.store.get_members(group_id, invitees)}
     invitees = [u for u in invitees if u not in present]
@@ -353,9 +337,7 @@ async def kick_group_member(ctx: AppContext, session: Session, group_id: str, re
                             user_ids: list[str]) -> None:
     group = await load_group(ctx, group_id)
     actor = await require_manager(ctx, group, session.user_id)
-    targets_ids = _user_ids(user_ids, "userIDList")
-    if not targets_ids:
-        raise ArgumentError("userIDList must not be empty")
+    targets_ids = fields.user_ids(user_ids, "userIDList")
     targets = await ctx.store.get_members(group_id, targets_ids)
     missing = set(targets_ids) - {t.user_id for t in targets}
     if missing:
@@ -482,9 +464,7 @@ async def _set_group_settings(ctx: AppContext, session: Session, group_id: str,
 
 @handler("SetGroupInfo", JsonObject("params"))
 async def set_group_info(ctx: AppContext, session: Session, params: dict[str, Any]) -> None:
-    group_id = params.get("groupID")
-    if not isinstance(group_id, str) or not group_id:
-        raise ArgumentError("groupID must be a non-empty string")
+    group_id = fields.non_empty_text(params, "groupID")
     await _set_group_settings(ctx, session, group_id, _group_settings(params))
 
 
@@ -539,22 +519,16 @@ MEMBER_SETTINGS = {"nickname": "nickname", "faceURL": "face_url", "ex": "ex",
 async def set_group_member_info(ctx: AppContext, session: Session, params: dict[str, Any]
                                 ) -> None:
     """Members change their own nickname/face/ex; managers others'; the owner roles."""
-    group_id, user_id = params.get("groupID"), params.get("userID")
-    if not isinstance(group_id, str) or not group_id:
-        raise ArgumentError("groupID must be a non-empty string")
-    if not isinstance(user_id, str) or not user_id:
-        raise ArgumentError("userID must be a non-empty string")
-    changes = {}
+    group_id = fields.non_empty_text(params, "groupID")
+    user_id = fields.non_empty_text(params, "userID")
+    changes: dict[str, Any] = {}
     for wire_name, attribute in MEMBER_SETTINGS.items():
-        value = params.get(wire_name)
-        if value is None:
+        if params.get(wire_name) is None:
             continue
         if wire_name == "roleLevel":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ArgumentError("roleLevel must be an integer")
-        elif not isinstance(value, str) or len(value) > MAX_SETTING_LENGTH:
-            raise ArgumentError(f"{wire_name} must be a string of at most {MAX_SETTING_LENGTH}")
-        changes[attribute] = value
+            changes[attribute] = fields.integer(params, wire_name)
+        else:
+            changes[attribute] = fields.text(params, wire_name, max_length=MAX_SETTING_LENGTH)
     await _set_member_info(ctx, session, group_id, user_id, changes)
 
 

@@ -15,13 +15,14 @@ from oimws.handlers.group_view import (
     member_item,
     require_member_view,
 )
+from oimws.protocol import fields
 from oimws.protocol.args import Int, JsonArray, JsonObject, Str
 from oimws.protocol.errors import ArgumentError
+from oimws.protocol.fields import MAX_ID_LENGTH
 from oimws.session import Session
 from oimws.store.groups import ROLE_ADMIN, ROLE_MEMBER, ROLE_OWNER, MemberRecord
 from oimws.util.clock import now_ms
 
-MAX_ID_LENGTH = 64
 MAX_PAGE = 1000
 
 # GroupMemberFilter -> the roles it selects
@@ -37,32 +38,6 @@ MEMBER_FILTERS: dict[int, frozenset[int]] = {
 
 def _page(members: list[MemberRecord], offset: int, count: int) -> list[dict[str, Any]]:
     return [member_item(m) for m in members[offset:offset + count]]
-
-
-def _keywords(params: dict[str, Any]) -> list[str]:
-    keywords = params.get("keywordList")
-    if not isinstance(keywords, list) or not keywords or not all(
-            isinstance(k, str) and k for k in keywords):
-        raise ArgumentError("keywordList must be a non-empty array of strings")
-    return [k.lower() for k in keywords]
-
-
-def _flag(params: dict[str, Any], name: str) -> bool:
-    value = params.get(name, False)
-    if not isinstance(value, bool):
-        raise ArgumentError(f"{name} must be a boolean")
-    return value
-
-
-def _matches(keywords: list[str], *fields: str) -> bool:
-    return any(keyword in field.lower() for keyword in keywords for field in fields)
-
-
-def _int_param(params: dict[str, Any], name: str, default: int, maximum: int) -> int:
-    value = params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise ArgumentError(f"{name} must be an integer from 0 to {maximum}")
-    return value
 
 
 @handler("GetJoinedGroupList")
@@ -84,14 +59,12 @@ async def get_specified_groups_info(ctx: AppContext, session: Session, group_ids
 async def search_groups(ctx: AppContext, session: Session, params: dict[str, Any]
                         ) -> list[dict[str, Any]]:
     """Search the caller's groups by ID and/or name."""
-    keywords = _keywords(params)
-    by_id, by_name = _flag(params, "isSearchGroupID"), _flag(params, "isSearchGroupName")
-    if not by_id and not by_name:
-        raise ArgumentError("isSearchGroupID or isSearchGroupName must be true")
+    keywords = fields.keywords(params)
+    by_id, by_name = fields.search_flags(params, "isSearchGroupID", "isSearchGroupName")
     found = []
     for group in await ctx.store.get_joined_groups(session.user_id):
-        fields = ([group.group_id] if by_id else []) + ([group.group_name] if by_name else [])
-        if _matches(keywords, *fields):
+        searched = ([group.group_id] if by_id else []) + ([group.group_name] if by_name else [])
+        if fields.matches(keywords, *searched):
             found.append(group_item(group))
     return found
 
@@ -128,19 +101,14 @@ async def get_specified_group_members_info(ctx: AppContext, session: Session, gr
 @handler("SearchGroupMembers", JsonObject("params"))
 async def search_group_members(ctx: AppContext, session: Session, params: dict[str, Any]
                                ) -> list[dict[str, Any]]:
-    group_id = params.get("groupID")
-    if not isinstance(group_id, str) or not group_id:
-        raise ArgumentError("groupID must be a non-empty string")
-    keywords = _keywords(params)
-    by_id = _flag(params, "isSearchUserID")
-    by_nickname = _flag(params, "isSearchMemberNickname")
-    if not by_id and not by_nickname:
-        raise ArgumentError("isSearchUserID or isSearchMemberNickname must be true")
-    offset = _int_param(params, "offset", 0, 2**31)
-    count = _int_param(params, "count", 100, MAX_PAGE)
+    group_id = fields.non_empty_text(params, "groupID")
+    keywords = fields.keywords(params)
+    by_id, by_nickname = fields.search_flags(params, "isSearchUserID", "isSearchMemberNickname")
+    offset = fields.integer(params, "offset", default=0, minimum=0, maximum=2**31)
+    count = fields.integer(params, "count", default=100, minimum=0, maximum=MAX_PAGE)
     group = await load_group(ctx, group_id)
     await require_member_view(ctx, group, session.user_id)
-    found = [m for m in await ctx.store.get_members(group_id) if _matches(
+    found = [m for m in await ctx.store.get_members(group_id) if fields.matches(
         keywords, *([m.user_id] if by_id else []), *([m.nickname] if by_nickname else []))]
     return _page(found, offset, count)
 

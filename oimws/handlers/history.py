@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from oimws.context import AppContext
@@ -13,6 +14,7 @@ from oimws.handlers.conversation import (
     require_membership,
 )
 from oimws.handlers.read_state import with_read_flags
+from oimws.protocol import fields
 from oimws.protocol.args import JsonArray, JsonObject
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode
 from oimws.session import Session
@@ -22,34 +24,17 @@ from oimws.util.clock import now_ms
 
 MAX_FIND = 1000
 
-
-def _int(params: dict[str, Any], name: str, default: int, minimum: int = 0) -> int:
-    value = params.get(name, default)
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ArgumentError(f"params.{name} must be an integer of at least {minimum}")
-    return value
-
-
-def _str_list(params: dict[str, Any], name: str) -> list[str]:
-    value = params.get(name) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ArgumentError(f"params.{name} must be an array of strings")
-    return value
+# the integer fields of these functions' params: null means the default
+_int = functools.partial(fields.integer, minimum=0, nullable=True, where="params.")
 
 
 async def _page_params(ctx: AppContext, session: Session, params: dict[str, Any]
                        ) -> tuple[ConversationRecord | None, int, int]:
     """(the viewer's conversation, the seq to page from, page size)."""
-    conversation_id = params.get("conversationID")
-    if not isinstance(conversation_id, str) or not conversation_id:
-        raise ArgumentError("params.conversationID must be a non-empty string")
-    count = min(_int(params, "count", 0, minimum=1), ctx.config.history_page_max)
-    start_client_msg_id = params.get("startClientMsgID") or ""
-    if not isinstance(start_client_msg_id, str):
-        raise ArgumentError("params.startClientMsgID must be a string")
-    from_seq = _int(params, "lastMinSeq", 0)
+    conversation_id = fields.non_empty_text(params, "conversationID", where="params.")
+    count = min(_int(params, "count", minimum=1), ctx.config.history_page_max)
+    start_client_msg_id = fields.text(params, "startClientMsgID", where="params.")
+    from_seq = _int(params, "lastMinSeq", default=0)
     record = await require_membership(ctx, session, conversation_id)
     if start_client_msg_id and record is not None:
         start = await ctx.store.get_message(conversation_id, start_client_msg_id)
@@ -65,21 +50,29 @@ def _page_result(messages: list[Message], is_end: bool, edge_seq: int) -> dict[s
             "messageList": messages}
 
 
+async def _page(ctx: AppContext, session: Session, params: dict[str, Any], *, older: bool
+                ) -> dict[str, Any]:
+    """One page of history next to the starting point, ascending; ``lastMinSeq`` is the seq
+    of the page's edge message furthest from it."""
+    record, from_seq, count = await _page_params(ctx, session, params)
+    if record is None:
+        return _page_result([], True, 0)
+    read = ctx.store.get_history if older else ctx.store.get_history_after
+    messages = await read(record.conversation_id, from_seq, count + 1, session.user_id)
+    is_end = len(messages) <= count
+    messages = messages[-count:] if older else messages[:count]
+    await with_read_flags(ctx, record, messages)
+    edge = (messages[0] if older else messages[-1])["seq"] if messages else 0
+    return _page_result(messages, is_end, edge)
+
+
 @handler("GetAdvancedHistoryMessageList", JsonObject("params"))
 async def get_advanced_history_message_list(
     ctx: AppContext, session: Session, params: dict[str, Any]
 ) -> dict[str, Any]:
     """Older messages: the ``count`` before ``startClientMsgID`` (or ``lastMinSeq``; from the
     newest when neither is given), ascending; ``isEnd`` when nothing older remains."""
-    record, before_seq, count = await _page_params(ctx, session, params)
-    if record is None:
-        return _page_result([], True, 0)
-    messages = await ctx.store.get_history(record.conversation_id, before_seq, count + 1,
-                                           session.user_id)
-    is_end = len(messages) <= count
-    messages = messages[-count:]
-    await with_read_flags(ctx, record, messages)
-    return _page_result(messages, is_end, messages[0]["seq"] if messages else 0)
+    return await _page(ctx, session, params, older=True)
 
 
 @handler("GetAdvancedHistoryMessageListReverse", JsonObject("params"))
@@ -88,15 +81,7 @@ async def get_advanced_history_message_list_reverse(
 ) -> dict[str, Any]:
     """Newer messages: the ``count`` after ``startClientMsgID`` (or ``lastMinSeq``; from the
     oldest when neither is given), ascending; ``isEnd`` when nothing newer remains."""
-    record, after_seq, count = await _page_params(ctx, session, params)
-    if record is None:
-        return _page_result([], True, 0)
-    messages = await ctx.store.get_history_after(record.conversation_id, after_seq, count + 1,
-                                                 session.user_id)
-    is_end = len(messages) <= count
-    messages = messages[:count]
-    await with_read_flags(ctx, record, messages)
-    return _page_result(messages, is_end, messages[-1]["seq"] if messages else 0)
+    return await _page(ctx, session, params, older=False)
 
 
 async def _result_items(ctx: AppContext, found: dict[str, list[Message]],
@@ -121,10 +106,9 @@ async def find_message_list(ctx: AppContext, session: Session, params: list[Any]
     for index, entry in enumerate(params):
         if not isinstance(entry, dict):
             raise ArgumentError(f"params[{index}] must be an object")
-        conversation_id = entry.get("conversationID")
-        if not isinstance(conversation_id, str):
-            raise ArgumentError(f"params[{index}].conversationID must be a string")
-        ids = _str_list(entry, "clientMsgIDList")
+        where = f"params[{index}]."
+        conversation_id = fields.string(entry.get("conversationID"), f"{where}conversationID")
+        ids = fields.strings(entry, "clientMsgIDList", where=where)
         total += len(ids)
         if total > MAX_FIND:
             raise ArgumentError(f"at most {MAX_FIND} messages at once")
@@ -142,24 +126,19 @@ async def search_local_messages(ctx: AppContext, session: Session, params: dict[
                                 ) -> dict[str, Any]:
     """Search the caller's conversations (one, or all when conversationID is empty) by
     keywords, content types, senders and a time window (seconds, as the SDK sends them)."""
-    conversation_id = params.get("conversationID") or ""
-    if not isinstance(conversation_id, str):
-        raise ArgumentError("params.conversationID must be a string")
-    keywords = [k for k in _str_list(params, "keywordList") if k]
-    match_type = _int(params, "keywordListMatchType", 0)
+    conversation_id = fields.text(params, "conversationID", where="params.")
+    keywords = [k for k in fields.strings(params, "keywordList", where="params.") if k]
+    match_type = _int(params, "keywordListMatchType", default=0)
     if match_type not in (0, 1):
         raise ArgumentError("params.keywordListMatchType must be 0 (any) or 1 (all)")
-    content_types = params.get("messageTypeList") or []
-    if not isinstance(content_types, list) or not all(
-            isinstance(t, int) and not isinstance(t, bool) for t in content_types):
-        raise ArgumentError("params.messageTypeList must be an array of integers")
-    senders = _str_list(params, "senderUserIDList")
+    content_types = fields.integers(params, "messageTypeList", where="params.")
+    senders = fields.strings(params, "senderUserIDList", where="params.")
     if not keywords and not content_types and not senders:
         raise ArgumentError("give keywordList, messageTypeList or senderUserIDList")
-    position = _int(params, "searchTimePosition", 0)
-    period = _int(params, "searchTimePeriod", 0)
-    page_index = _int(params, "pageIndex", 1, minimum=1)
-    count = min(_int(params, "count", 20, minimum=1), ctx.config.history_page_max)
+    position = _int(params, "searchTimePosition", default=0)
+    period = _int(params, "searchTimePeriod", default=0)
+    page_index = _int(params, "pageIndex", default=1, minimum=1)
+    count = min(_int(params, "count", default=20, minimum=1), ctx.config.history_page_max)
 
     if conversation_id:
         check_conversation_id(conversation_id)

@@ -7,22 +7,13 @@ from typing import Any
 from oimws.context import AppContext
 from oimws.delivery.presence import PresenceChange
 from oimws.dispatch import handler
-from oimws.handlers.friend import (
-    ON_FRIEND_INFO_CHANGED,
-    friend_user_item,
-    full_user_items,
-    public_user_item,
-    user_id_list,
-)
+from oimws.handlers.friend import friend_user_item, full_user_items, public_user_item
 from oimws.handlers.group_view import load_member, member_item
+from oimws.protocol import events, fields
 from oimws.protocol.args import Int, JsonArray, JsonObject, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
 from oimws.store import UserRecord
-
-# Callback names (open-im-sdk src/constant/callback.ts)
-ON_SELF_INFO_UPDATED = "OnSelfInfoUpdated"
-ON_USER_STATUS_CHANGED = "OnUserStatusChanged"
 
 STATUS_OFFLINE = 0
 STATUS_ONLINE = 1
@@ -71,17 +62,10 @@ async def get_self_user_info(ctx: AppContext, session: Session) -> dict[str, Any
 # changing one's profile ---------------------------------------------------------------------
 
 def _profile_value(name: str, value: Any, max_length: int | None) -> Any:
-    if isinstance(value, dict) and "value" in value:
-        value = value["value"]  # SetSelfInfoEx: protobuf wrappers, {"value": ...}
+    value = fields.unwrap(value)  # SetSelfInfoEx: protobuf wrappers, {"value": ...}
     if max_length is None:
-        if isinstance(value, bool) or value not in RECV_MSG_OPTS:
-            raise ArgumentError(f"{name} must be one of {', '.join(map(str, RECV_MSG_OPTS))}")
-        return value
-    if not isinstance(value, str):
-        raise ArgumentError(f"{name} must be a string")
-    if len(value) > max_length:
-        raise ArgumentError(f"{name} is longer than {max_length} characters")
-    return value
+        return fields.choice(value, name, RECV_MSG_OPTS)
+    return fields.string(value, name, max_length=max_length)
 
 
 def _profile_changes(session: Session, params: dict[str, Any]) -> dict[str, Any]:
@@ -99,12 +83,12 @@ async def update_profile(ctx: AppContext, session: Session, changes: dict[str, A
     user = await ctx.store.update_user(session.user_id, changes)
     if user is None:
         raise ApiError(ErrCode.USER_ID_NOT_FOUND, f"user {session.user_id!r} no longer exists")
-    ctx.delivery.push([session.user_id], ON_SELF_INFO_UPDATED, self_user_info(user))
+    ctx.delivery.push([session.user_id], events.ON_SELF_INFO_UPDATED, self_user_info(user))
     if FRIEND_VISIBLE.isdisjoint(changes):
         return
     for entry in await ctx.store.get_friend_entries_of(session.user_id):
         if entry.owner_user_id != session.user_id:
-            ctx.delivery.push([entry.owner_user_id], ON_FRIEND_INFO_CHANGED,
+            ctx.delivery.push([entry.owner_user_id], events.ON_FRIEND_INFO_CHANGED,
                               friend_user_item(entry, user))
 
 
@@ -131,7 +115,7 @@ async def get_users_info(
 ) -> list[dict[str, Any]]:
     """``FullUserItem``s of the users that exist: public profile, and my friend and
     blacklist entries for them."""
-    return await full_user_items(ctx, session.user_id, user_id_list(user_ids, "userIDs"))
+    return await full_user_items(ctx, session.user_id, fields.user_ids(user_ids, "userIDs"))
 
 
 @handler("GetUsersInfoWithCache", JsonArray("userIDs"), Str("groupID", default=""))
@@ -140,7 +124,7 @@ async def get_users_info_with_cache(
 ) -> list[dict[str, Any]]:
     """``FullUserItemWithCache``s: GetUsersInfo plus each user's ``groupMemberInfo`` in
     ``groupID``, which only a member of that group gets to see (null otherwise)."""
-    wanted = user_id_list(user_ids, "userIDs")
+    wanted = fields.user_ids(user_ids, "userIDs")
     items = await full_user_items(ctx, session.user_id, wanted)
     members: dict[str, dict[str, Any]] = {}
     if group_id and await load_member(ctx, group_id, session.user_id) is not None:
@@ -155,7 +139,7 @@ async def get_users_info_from_srv(
     ctx: AppContext, session: Session, user_ids: list[Any]
 ) -> list[dict[str, Any]]:
     """Public profiles of the users that exist, in the order asked."""
-    wanted = user_id_list(user_ids, "userIDs")
+    wanted = fields.user_ids(user_ids, "userIDs")
     users = await ctx.store.get_users(wanted)
     return [public_user_item(users[u]) for u in wanted if u in users]
 
@@ -172,7 +156,7 @@ def subscribe_users_status(
 ) -> list[dict[str, Any]]:
     """Watch users' online status for as long as this session lives; answers their status
     now, and ``OnUserStatusChanged`` follows each change."""
-    wanted = user_id_list(user_ids, "userIDs")
+    wanted = fields.user_ids(user_ids, "userIDs")
     watchers = ctx.delivery.status_watchers
     if len(set(watchers.watched_by(session)) | set(wanted)) > MAX_WATCHED_USERS:
         raise ArgumentError(f"a session may watch at most {MAX_WATCHED_USERS} users")
@@ -182,7 +166,7 @@ def subscribe_users_status(
 
 @handler("UnsubscribeUsersStatus", JsonArray("userIDs"))
 def unsubscribe_users_status(ctx: AppContext, session: Session, user_ids: list[Any]) -> None:
-    ctx.delivery.status_watchers.unwatch(session, user_id_list(user_ids, "userIDs"))
+    ctx.delivery.status_watchers.unwatch(session, fields.user_ids(user_ids, "userIDs"))
     return None
 
 
@@ -194,12 +178,12 @@ def get_subscribe_users_status(ctx: AppContext, session: Session) -> list[dict[s
 @handler("GetUserStatus", JsonArray("userIDs"))
 def get_user_status(ctx: AppContext, session: Session, user_ids: list[Any]
                     ) -> list[dict[str, Any]]:
-    return _statuses(ctx, user_id_list(user_ids, "userIDs"))
+    return _statuses(ctx, fields.user_ids(user_ids, "userIDs"))
 
 
 def watch_presence(ctx: AppContext) -> None:
     """Push ``OnUserStatusChanged`` to a user's watchers whenever their platforms change
-    (called once when a node is assembled)."""
+    (called once per context, by ``oimws.handlers.install``)."""
 
     def on_change(change: PresenceChange) -> None:
         if not change.platforms_changed:
@@ -207,7 +191,7 @@ def watch_presence(ctx: AppContext) -> None:
         # The client ignores its own user's status; so does this.
         watchers = [s for s in ctx.delivery.status_watchers.watchers_of(change.user_id)
                     if s.user_id != change.user_id]
-        ctx.delivery.push_to_sessions(watchers, ON_USER_STATUS_CHANGED,
+        ctx.delivery.push_to_sessions(watchers, events.ON_USER_STATUS_CHANGED,
                                       user_status(change.user_id, change.platforms_after))
 
     ctx.delivery.on_presence_change(on_change)

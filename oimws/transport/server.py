@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Any
 
 from picows import (
@@ -19,6 +20,7 @@ from picows import (
     ws_create_server,
 )
 
+from oimws import metrics
 from oimws.config import Config
 from oimws.delivery import SessionRegistry
 from oimws.dispatch import Dispatcher
@@ -89,6 +91,7 @@ class ClientConnection(WSListener):
         transport.send(WSMsgType.TEXT, frame)
         if (transport.underlying_transport.get_write_buffer_size()
                 > self._gateway.config.write_buffer_limit):
+            metrics.slow_consumers_dropped()
             log.warning("%r fell behind its write buffer bound; disconnecting", self.session)
             transport.disconnect(graceful=False)
 
@@ -104,15 +107,20 @@ class ClientConnection(WSListener):
     def raw_transport(self) -> Any:
         return self._transport
 
+    @property
+    def platform_id(self) -> int:
+        return self._connect.platform_id
+
 
 class WebSocketGateway:
     """Accepts sockets, authenticates upgrades, enforces limits, drives the dispatcher."""
 
     def __init__(
         self, config: Config, tokens: TokenService, delivery: SessionRegistry,
-        dispatcher: Dispatcher,
+        dispatcher: Dispatcher, ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config
+        self._ssl_context = ssl_context  # wss:// when set
         self._tokens = tokens
         self._delivery = delivery
         self._dispatcher = dispatcher
@@ -141,6 +149,7 @@ class WebSocketGateway:
             use_aiofastnet=False,
             logger_name="transport",
             reuse_port=True,
+            ssl=self._ssl_context,
         )
         port: int = self._server.sockets[0].getsockname()[1]
         log.info("WebSocket gateway listening on %s:%d", config.host, port)
@@ -153,6 +162,7 @@ class WebSocketGateway:
                                      "the gateway is at its connection limit")
             connect = admit(request.path, request.headers, self._tokens)
         except UpgradeRefused as refusal:
+            metrics.UPGRADES_REFUSED.labels(code=str(refusal.code)).inc()
             log.info("upgrade refused (%d %s): %s", refusal.status, refusal.code, refusal.message)
             response = WSUpgradeResponse.create_error_response(
                 refusal.status, refusal.body(), {"Content-Type": "application/json"})
@@ -161,9 +171,12 @@ class WebSocketGateway:
 
     def connection_opened(self, connection: ClientConnection) -> None:
         self._connections.add(connection)
+        metrics.connection_opened(connection.platform_id)
 
     def connection_closed(self, connection: ClientConnection) -> None:
-        self._connections.discard(connection)
+        if connection in self._connections:
+            self._connections.discard(connection)
+            metrics.connection_closed(connection.platform_id)
         if connection.session is not None:
             connection.session.logged_in = False
             self._delivery.remove(connection.session)

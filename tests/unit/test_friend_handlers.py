@@ -3,143 +3,54 @@ store; every session is a recorder, so each test sees exactly which pushes reach
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from oimws.config import Config
-from oimws.context import AppContext
-from oimws.delivery import SessionRegistry
-from oimws.dispatch import Dispatcher
-from oimws.handlers.user import watch_presence
-from oimws.protocol.codec import JsonEnvelopeCodec
 from oimws.session import Session
 from oimws.store import UserRecord
-from oimws.store.sqlite import SqliteStore
-from oimws.tokens import TokenService
-from tests.unit.test_dispatch import RecordingConnection, call, request
+from tests.unit.harness import Harness, forget, push_events, pushes
 
 WEB, IOS = 5, 1
-USERS = ("alice", "bob", "carol")
+USERS = tuple(UserRecord(u, u.title(), f"https://face/{u}") for u in ("alice", "bob", "carol"))
 ARGS, NO_PERMISSION, DUPLICATE, NOT_FOUND, NO_USER = 1001, 1002, 1003, 1004, 1101
 CANNOT_ADD_SELF, BLOCKED, NOT_FRIEND, ALREADY_FRIENDS = 1301, 1302, 1303, 1304
 SDK_ARGS = 10002
 
 
-def encode_args(*args: Any) -> str:
-    """``data`` as the client builds it: object and array arguments are JSON strings."""
-    return json.dumps([json.dumps(a) if isinstance(a, dict | list) else a for a in args])
-
-
-@dataclasses.dataclass
-class World:
-    """A store, a dispatcher and logged-in recording sessions."""
-
-    ctx: AppContext
-    dispatcher: Dispatcher
-
-    async def login(self, user_id: str, platform_id: int = WEB) -> Session:
-        session = Session(user_id, platform_id, RecordingConnection())
-        token = self.ctx.tokens.issue(user_id, platform_id)
-        reply = await request(self.dispatcher, session,
-                              call("Login", json.dumps([user_id, token])))
-        assert reply["errCode"] == 0, reply
-        frames(session).clear()
-        return session
-
-    async def call(self, session: Session, func: str, *args: Any) -> dict[str, Any]:
-        reply = await request(self.dispatcher, session, call(func, encode_args(*args)))
-        assert reply["event"] == func, reply
-        return reply
-
-    async def ok(self, session: Session, func: str, *args: Any) -> Any:
-        reply = await self.call(session, func, *args)
-        assert reply["errCode"] == 0, reply
-        return json.loads(reply["data"]) if reply["data"] else None
-
-    async def refused(self, session: Session, func: str, *args: Any) -> dict[str, Any]:
-        reply = await self.call(session, func, *args)
-        assert reply["errCode"] != 0, reply
-        return reply
-
-    async def befriend(self, applicant: Session, recipient: Session) -> None:
-        await self.ok(applicant, "AddFriend", {"toUserID": recipient.user_id, "reqMsg": "hi"})
-        await self.ok(recipient, "AcceptFriendApplication",
-                      {"toUserID": applicant.user_id, "handleMsg": "ok"})
-        for session in (applicant, recipient):
-            frames(session).clear()
-
-
-def frames(session: Session) -> list[dict[str, Any]]:
-    connection = session.connection
-    assert isinstance(connection, RecordingConnection)
-    return connection.frames
-
-
-def pushes(session: Session, event: str | None = None) -> list[Any]:
-    """Data of the pushes (frames without operationID) this session got, of one event."""
-    return [json.loads(f["data"]) if f["data"] else None for f in frames(session)
-            if not f.get("operationID") and event in (None, f["event"])]
-
-
-def push_events(session: Session) -> list[str]:
-    return [f["event"] for f in frames(session) if not f.get("operationID")]
-
-
-@contextlib.asynccontextmanager
-async def running(tmp_path: Path, **settings: Any) -> AsyncIterator[World]:
-    config = Config(data_dir=tmp_path, secret="test-secret", **settings)
-    store = SqliteStore(config.sqlite_path)
-    await store.open()
-    await store.register_users([UserRecord(u, u.title(), f"https://face/{u}") for u in USERS])
-    codec = JsonEnvelopeCodec()
-    ctx = AppContext(config=config, store=store,
-                     delivery=SessionRegistry(codec, config.write_buffer_limit),
-                     tokens=TokenService(config.secret, 3600), codec=codec)
-    dispatcher = Dispatcher(ctx)
-    watch_presence(ctx)
-    try:
-        yield World(ctx, dispatcher)
-    finally:
-        await store.close()
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[Harness]:
+    async with Harness.running(tmp_path, *USERS) as harness:
+        yield harness
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with running(tmp_path) as running_world:
-        yield running_world
-
-
-@pytest.fixture
-async def trio(world: World) -> tuple[Session, Session, Session]:
+async def trio(world: Harness) -> tuple[Session, Session, Session]:
     return (await world.login("alice"), await world.login("bob"), await world.login("carol"))
 
 
 # applications -------------------------------------------------------------------------------
 
 
-async def test_an_accepted_application_reaches_exactly_the_two_users(world: World, trio):
+async def test_an_accepted_application_reaches_exactly_the_two_users(world: Harness, trio):
     alice, bob, carol = trio
-    assert await world.ok(alice, "AddFriend",
-                          {"toUserID": "bob", "reqMsg": "hello", "ex": "x"}) is None
+    assert await world.call(alice, "AddFriend",
+                            {"toUserID": "bob", "reqMsg": "hello", "ex": "x"}) is None
     for session in (alice, bob):
         [added] = pushes(session, "OnFriendApplicationAdded")
         assert (added["fromUserID"], added["fromNickname"], added["toUserID"],
                 added["toNickname"], added["reqMsg"], added["handleResult"], added["ex"]) == (
             "alice", "Alice", "bob", "Bob", "hello", 0, "x")
         assert added["fromFaceURL"] == "https://face/alice" and added["createTime"] > 0
-    [received] = await world.ok(bob, "GetFriendApplicationListAsRecipient")
+    [received] = await world.call(bob, "GetFriendApplicationListAsRecipient")
     assert (received["fromUserID"], received["reqMsg"]) == ("alice", "hello")
-    [sent] = await world.ok(alice, "GetFriendApplicationListAsApplicant")
+    [sent] = await world.call(alice, "GetFriendApplicationListAsApplicant")
     assert sent == received
-    assert await world.ok(carol, "GetFriendApplicationListAsRecipient") == []
+    assert await world.call(carol, "GetFriendApplicationListAsRecipient") == []
 
-    await world.ok(bob, "AcceptFriendApplication", {"toUserID": "alice", "handleMsg": "sure"})
+    await world.call(bob, "AcceptFriendApplication", {"toUserID": "alice", "handleMsg": "sure"})
     for session, peer in ((alice, "bob"), (bob, "alice")):
         [accepted] = pushes(session, "OnFriendApplicationAccepted")
         assert (accepted["fromUserID"], accepted["handleResult"], accepted["handleMsg"],
@@ -147,42 +58,42 @@ async def test_an_accepted_application_reaches_exactly_the_two_users(world: Worl
         [friend] = pushes(session, "OnFriendAdded")
         assert (friend["ownerUserID"], friend["userID"], friend["nickname"],
                 friend["addSource"]) == (session.user_id, peer, peer.title(), 2)
-        [entry] = await world.ok(session, "GetFriendList")
+        [entry] = await world.call(session, "GetFriendList")
         assert entry["friendInfo"]["userID"] == peer and entry["blackInfo"] is None
         assert entry["publicInfo"]["nickname"] == peer.title()
     assert push_events(carol) == []
-    assert await world.ok(alice, "CheckFriend", ["bob", "carol"]) == [
+    assert await world.call(alice, "CheckFriend", ["bob", "carol"]) == [
         {"userID": "bob", "result": 1}, {"userID": "carol", "result": 0}]
 
 
-async def test_a_refused_application_tells_both_and_makes_no_friends(world: World, trio):
+async def test_a_refused_application_tells_both_and_makes_no_friends(world: Harness, trio):
     alice, bob, carol = trio
-    await world.ok(alice, "AddFriend", {"toUserID": "bob", "reqMsg": "hello"})
-    await world.ok(bob, "RefuseFriendApplication", {"toUserID": "alice", "handleMsg": "no"})
+    await world.call(alice, "AddFriend", {"toUserID": "bob", "reqMsg": "hello"})
+    await world.call(bob, "RefuseFriendApplication", {"toUserID": "alice", "handleMsg": "no"})
     for session in (alice, bob):
         [rejected] = pushes(session, "OnFriendApplicationRejected")
         assert (rejected["handleResult"], rejected["handleMsg"]) == (-1, "no")
         assert pushes(session, "OnFriendAdded") == []
-        assert await world.ok(session, "GetFriendList") == []
+        assert await world.call(session, "GetFriendList") == []
     assert push_events(carol) == []
 
 
-async def test_every_device_of_both_users_hears_of_the_application(world: World, trio):
+async def test_every_device_of_both_users_hears_of_the_application(world: Harness, trio):
     alice, bob, _ = trio
     alice_phone = await world.login("alice", IOS)
-    await world.ok(alice, "AddFriend", {"toUserID": "bob"})
+    await world.call(alice, "AddFriend", {"toUserID": "bob"})
     assert len(pushes(alice_phone, "OnFriendApplicationAdded")) == 1
     assert len(pushes(bob, "OnFriendApplicationAdded")) == 1
 
 
-async def test_mutual_applications_are_both_settled_by_one_accept(world: World, trio):
+async def test_mutual_applications_are_both_settled_by_one_accept(world: Harness, trio):
     alice, bob, _ = trio
-    await world.ok(alice, "AddFriend", {"toUserID": "bob"})
-    await world.ok(bob, "AddFriend", {"toUserID": "alice"})
-    await world.ok(bob, "AcceptFriendApplication", {"toUserID": "alice"})
-    [mine] = await world.ok(bob, "GetFriendApplicationListAsApplicant")
+    await world.call(alice, "AddFriend", {"toUserID": "bob"})
+    await world.call(bob, "AddFriend", {"toUserID": "alice"})
+    await world.call(bob, "AcceptFriendApplication", {"toUserID": "alice"})
+    [mine] = await world.call(bob, "GetFriendApplicationListAsApplicant")
     assert mine["handleResult"] == 1
-    assert (await world.refused(alice, "AcceptFriendApplication", {"toUserID": "bob"})
+    assert (await world.refusal(alice, "AcceptFriendApplication", {"toUserID": "bob"})
             )["errCode"] == ARGS
 
 
@@ -195,94 +106,94 @@ async def test_mutual_applications_are_both_settled_by_one_accept(world: World, 
     ({"toUserID": "bob", "reqMsg": "x" * 256}, SDK_ARGS, "reqMsg"),
     ({"toUserID": "bob", "fromUserID": "carol"}, NO_PERMISSION, "carol"),
 ])
-async def test_refused_applications_change_nothing(world: World, trio, params, code, named):
+async def test_refused_applications_change_nothing(world: Harness, trio, params, code, named):
     alice, bob, _ = trio
-    reply = await world.refused(alice, "AddFriend", params)
+    reply = await world.refusal(alice, "AddFriend", params)
     assert reply["errCode"] == code and named in reply["errMsg"]
-    assert await world.ok(bob, "GetFriendApplicationListAsRecipient") == []
+    assert await world.call(bob, "GetFriendApplicationListAsRecipient") == []
     assert push_events(alice) == push_events(bob) == []
 
 
-async def test_applying_to_a_friend_is_refused(world: World, trio):
+async def test_applying_to_a_friend_is_refused(world: Harness, trio):
     alice, bob, _ = trio
     await world.befriend(alice, bob)
     for applicant, recipient in ((alice, "bob"), (bob, "alice")):
-        reply = await world.refused(applicant, "AddFriend", {"toUserID": recipient})
+        reply = await world.refusal(applicant, "AddFriend", {"toUserID": recipient})
         assert reply["errCode"] == ALREADY_FRIENDS
     assert push_events(alice) == push_events(bob) == []
 
 
-async def test_a_blocked_user_cannot_apply(world: World, trio):
+async def test_a_blocked_user_cannot_apply(world: Harness, trio):
     alice, bob, _ = trio
-    await world.ok(bob, "AddBlack", "alice", "")
-    assert (await world.refused(alice, "AddFriend", {"toUserID": "bob"}))["errCode"] == BLOCKED
-    assert await world.ok(bob, "GetFriendApplicationListAsRecipient") == []
+    await world.call(bob, "AddBlack", "alice", "")
+    assert (await world.refusal(alice, "AddFriend", {"toUserID": "bob"}))["errCode"] == BLOCKED
+    assert await world.call(bob, "GetFriendApplicationListAsRecipient") == []
     assert pushes(bob, "OnFriendApplicationAdded") == []
     # the blocker may still apply to the one they blocked
-    await world.ok(bob, "AddFriend", {"toUserID": "alice"})
+    await world.call(bob, "AddFriend", {"toUserID": "alice"})
 
 
 @pytest.mark.parametrize("func", ["AcceptFriendApplication", "RefuseFriendApplication"])
-async def test_answering_a_missing_or_handled_application_is_refused(world: World, trio, func):
+async def test_answering_a_missing_or_handled_application_is_refused(world: Harness, trio, func):
     alice, bob, carol = trio
-    assert (await world.refused(bob, func, {"toUserID": "alice"}))["errCode"] == NOT_FOUND
-    await world.ok(alice, "AddFriend", {"toUserID": "bob"})
+    assert (await world.refusal(bob, func, {"toUserID": "alice"}))["errCode"] == NOT_FOUND
+    await world.call(alice, "AddFriend", {"toUserID": "bob"})
     # only the recipient can answer: carol has no application from alice
-    assert (await world.refused(carol, func, {"toUserID": "alice"}))["errCode"] == NOT_FOUND
-    await world.ok(bob, "RefuseFriendApplication", {"toUserID": "alice"})
+    assert (await world.refusal(carol, func, {"toUserID": "alice"}))["errCode"] == NOT_FOUND
+    await world.call(bob, "RefuseFriendApplication", {"toUserID": "alice"})
     for session in (alice, bob):
-        frames(session).clear()
-    assert (await world.refused(bob, func, {"toUserID": "alice"}))["errCode"] == ARGS
-    assert await world.ok(bob, "GetFriendList") == []
+        forget(session)
+    assert (await world.refusal(bob, func, {"toUserID": "alice"}))["errCode"] == ARGS
+    assert await world.call(bob, "GetFriendList") == []
     assert push_events(alice) == push_events(bob) == []
-    reply = await world.refused(bob, func, {"handleMsg": "x"})
+    reply = await world.refusal(bob, func, {"handleMsg": "x"})
     assert reply["errCode"] == SDK_ARGS and "toUserID" in reply["errMsg"]
 
 
 # the friend list ----------------------------------------------------------------------------
 
 
-async def test_deleting_a_friend_is_one_directional(world: World, trio):
+async def test_deleting_a_friend_is_one_directional(world: Harness, trio):
     alice, bob, carol = trio
     await world.befriend(alice, bob)
-    await world.ok(alice, "DeleteFriend", "bob")
+    await world.call(alice, "DeleteFriend", "bob")
     [deleted] = pushes(alice, "OnFriendDeleted")
     assert (deleted["ownerUserID"], deleted["userID"]) == ("alice", "bob")
     assert push_events(bob) == push_events(carol) == []
-    assert await world.ok(alice, "GetFriendList") == []
-    [still] = await world.ok(bob, "GetFriendList")
+    assert await world.call(alice, "GetFriendList") == []
+    [still] = await world.call(bob, "GetFriendList")
     assert still["friendInfo"]["userID"] == "alice"
-    assert (await world.refused(alice, "DeleteFriend", "bob"))["errCode"] == NOT_FOUND
+    assert (await world.refusal(alice, "DeleteFriend", "bob"))["errCode"] == NOT_FOUND
     # alice may apply again: bob's side still lists her, hers does not
-    await world.ok(alice, "AddFriend", {"toUserID": "bob"})
-    await world.ok(bob, "AcceptFriendApplication", {"toUserID": "alice"})
+    await world.call(alice, "AddFriend", {"toUserID": "bob"})
+    await world.call(bob, "AcceptFriendApplication", {"toUserID": "alice"})
     [re_added] = pushes(alice, "OnFriendAdded")
     assert re_added["userID"] == "bob"
     assert pushes(bob, "OnFriendAdded") == []  # bob's entry existed already
 
 
-async def test_remark_pin_and_ex_tell_only_the_owners_devices(world: World, trio):
+async def test_remark_pin_and_ex_tell_only_the_owners_devices(world: Harness, trio):
     alice, bob, carol = trio
     alice_phone = await world.login("alice", IOS)
     await world.befriend(alice, bob)
     await world.befriend(alice, carol)
     for session in (alice_phone, bob, carol):
-        frames(session).clear()
+        forget(session)
 
-    await world.ok(alice, "SetFriendRemark", {"toUserID": "carol", "remark": "Caz"})
-    await world.ok(alice, "PinFriends", {"toUserIDs": ["carol"], "isPinned": True})
-    await world.ok(alice, "SetFriendsEx", ["bob", "carol"], "tag")
+    await world.call(alice, "SetFriendRemark", {"toUserID": "carol", "remark": "Caz"})
+    await world.call(alice, "PinFriends", {"toUserIDs": ["carol"], "isPinned": True})
+    await world.call(alice, "SetFriendsEx", ["bob", "carol"], "tag")
     for session in (alice, alice_phone):
         changes = pushes(session, "OnFriendInfoChanged")
         assert [(c["userID"], c["remark"], c["isPinned"], c["ex"]) for c in changes] == [
             ("carol", "Caz", False, ""), ("carol", "Caz", True, ""),
             ("carol", "Caz", True, "tag"), ("bob", "", False, "tag")]  # list order
     assert push_events(bob) == push_events(carol) == []
-    listed = await world.ok(alice, "GetFriendList")
+    listed = await world.call(alice, "GetFriendList")
     assert [e["friendInfo"]["userID"] for e in listed] == ["carol", "bob"]  # pinned first
-    assert [e["friendInfo"]["userID"] for e in await world.ok(
+    assert [e["friendInfo"]["userID"] for e in await world.call(
         alice, "GetFriendListPage", 1, 10)] == ["bob"]
-    [carol_entry] = await world.ok(alice, "GetSpecifiedFriendsInfo", ["carol", "nobody"])
+    [carol_entry] = await world.call(alice, "GetSpecifiedFriendsInfo", ["carol", "nobody"])
     assert carol_entry["friendInfo"]["remark"] == "Caz"
 
 
@@ -291,12 +202,12 @@ async def test_remark_pin_and_ex_tell_only_the_owners_devices(world: World, trio
     ("PinFriends", ({"toUserIDs": ["bob", "carol"], "isPinned": True},)),
     ("SetFriendsEx", (["bob", "carol"], "x")),
 ])
-async def test_changing_a_non_friend_is_refused_and_changes_nothing(world: World, trio, func,
+async def test_changing_a_non_friend_is_refused_and_changes_nothing(world: Harness, trio, func,
                                                                     args):
     alice, bob, _ = trio
     await world.befriend(alice, bob)
-    assert (await world.refused(alice, func, *args))["errCode"] == NOT_FOUND
-    [entry] = await world.ok(alice, "GetFriendList")
+    assert (await world.refusal(alice, func, *args))["errCode"] == NOT_FOUND
+    [entry] = await world.call(alice, "GetFriendList")
     assert (entry["friendInfo"]["remark"], entry["friendInfo"]["isPinned"],
             entry["friendInfo"]["ex"]) == ("", False, "")
     assert push_events(alice) == []
@@ -313,21 +224,21 @@ async def test_changing_a_non_friend_is_refused_and_changes_nothing(world: World
     ("SearchFriends", ({"keywordList": [], "isSearchNickname": True},), "keywordList"),
     ("SearchFriends", ({"keywordList": ["b"]},), "isSearch"),
 ])
-async def test_bad_arguments_are_named(world: World, trio, func, args, named):
+async def test_bad_arguments_are_named(world: Harness, trio, func, args, named):
     alice, _, _ = trio
-    reply = await world.refused(alice, func, *args)
+    reply = await world.refusal(alice, func, *args)
     assert reply["errCode"] == SDK_ARGS and named in reply["errMsg"], reply
 
 
-async def test_search_friends_by_id_nickname_or_remark(world: World, trio):
+async def test_search_friends_by_id_nickname_or_remark(world: Harness, trio):
     alice, bob, carol = trio
     await world.befriend(alice, bob)
     await world.befriend(alice, carol)
-    await world.ok(alice, "SetFriendRemark", {"toUserID": "carol", "remark": "Neighbour"})
-    await world.ok(alice, "AddBlack", "bob", "")
+    await world.call(alice, "SetFriendRemark", {"toUserID": "carol", "remark": "Neighbour"})
+    await world.call(alice, "AddBlack", "bob", "")
 
     async def search(keyword: str, **fields: bool) -> list[tuple[str, int]]:
-        found = await world.ok(alice, "SearchFriends", {"keywordList": [keyword], **fields})
+        found = await world.call(alice, "SearchFriends", {"keywordList": [keyword], **fields})
         return [(f["userID"], f["relationship"]) for f in found]
 
     assert await search("BO", isSearchNickname=True) == [("bob", 0)]  # blocked: 0
@@ -339,24 +250,24 @@ async def test_search_friends_by_id_nickname_or_remark(world: World, trio):
 # the blacklist ------------------------------------------------------------------------------
 
 
-async def test_blocking_tells_only_the_blocker(world: World, trio):
+async def test_blocking_tells_only_the_blocker(world: Harness, trio):
     alice, bob, carol = trio
     await world.befriend(alice, bob)
-    await world.ok(alice, "AddBlack", "bob", "spam")
+    await world.call(alice, "AddBlack", "bob", "spam")
     [added] = pushes(alice, "OnBlackAdded")
     assert (added["ownerUserID"], added["userID"], added["nickname"], added["ex"]) == (
         "alice", "bob", "Bob", "spam")
     assert push_events(bob) == push_events(carol) == []
-    [black] = await world.ok(alice, "GetBlackList")
+    [black] = await world.call(alice, "GetBlackList")
     assert black == added
-    [entry] = await world.ok(alice, "GetFriendList")  # still a friend, now with blackInfo
+    [entry] = await world.call(alice, "GetFriendList")  # still a friend, now with blackInfo
     assert entry["blackInfo"]["userID"] == "bob"
-    assert await world.ok(alice, "CheckFriend", ["bob"]) == [{"userID": "bob", "result": 0}]
+    assert await world.call(alice, "CheckFriend", ["bob"]) == [{"userID": "bob", "result": 0}]
 
-    await world.ok(alice, "RemoveBlack", "bob")
+    await world.call(alice, "RemoveBlack", "bob")
     [deleted] = pushes(alice, "OnBlackDeleted")
     assert deleted["userID"] == "bob"
-    assert await world.ok(alice, "GetBlackList") == []
+    assert await world.call(alice, "GetBlackList") == []
     assert push_events(bob) == []
 
 
@@ -367,31 +278,31 @@ async def test_blocking_tells_only_the_blocker(world: World, trio):
     ("RemoveBlack", ("bob",), NOT_FOUND),
     ("AddBlack", (42, ""), SDK_ARGS),
 ])
-async def test_blacklist_refusals(world: World, trio, func, args, code):
+async def test_blacklist_refusals(world: Harness, trio, func, args, code):
     alice, _, _ = trio
-    await world.ok(alice, "AddBlack", "carol", "")
-    frames(alice).clear()
-    assert (await world.refused(alice, func, *args))["errCode"] == code
-    assert [b["userID"] for b in await world.ok(alice, "GetBlackList")] == ["carol"]
+    await world.call(alice, "AddBlack", "carol", "")
+    forget(alice)
+    assert (await world.refusal(alice, func, *args))["errCode"] == code
+    assert [b["userID"] for b in await world.call(alice, "GetBlackList")] == ["carol"]
     assert push_events(alice) == []
 
 
 # who may message whom -----------------------------------------------------------------------
 
 
-async def send_text(world: World, sender: Session, recv_id: str, text: str,
+async def send_text(world: Harness, sender: Session, recv_id: str, text: str,
                     online_only: bool = False) -> dict[str, Any]:
-    created = await world.ok(sender, "CreateTextMessage", text)
-    return await world.call(sender, "SendMessage", created, recv_id, "", {}, online_only)
+    created = await world.call(sender, "CreateTextMessage", text)
+    return await world.send(sender, "SendMessage", created, recv_id, "", {}, online_only)
 
 
 @pytest.mark.parametrize("online_only", [False, True])
-async def test_a_blocked_senders_message_is_refused_and_not_stored(world: World, trio,
+async def test_a_blocked_senders_message_is_refused_and_not_stored(world: Harness, trio,
                                                                    online_only):
     alice, bob, _ = trio
     await world.befriend(alice, bob)
-    await world.ok(bob, "AddBlack", "alice", "")
-    frames(bob).clear()
+    await world.call(bob, "AddBlack", "alice", "")
+    forget(bob)
     reply = await send_text(world, alice, "bob", "hi", online_only)
     assert reply["errCode"] == BLOCKED
     assert await world.ctx.store.get_history("si_alice_bob", 0, 10) == []
@@ -399,23 +310,23 @@ async def test_a_blocked_senders_message_is_refused_and_not_stored(world: World,
     assert push_events(bob) == []
     # the blocker is not blocked: bob may still write to alice
     assert (await send_text(world, bob, "alice", "hello"))["errCode"] == 0
-    await world.ok(bob, "RemoveBlack", "alice")
+    await world.call(bob, "RemoveBlack", "alice")
     assert (await send_text(world, alice, "bob", "again"))["errCode"] == 0
 
 
-async def test_strangers_chat_freely_by_default(world: World, trio):
+async def test_strangers_chat_freely_by_default(world: Harness, trio):
     alice, _, _ = trio
     assert (await send_text(world, alice, "carol", "hi"))["errCode"] == 0
 
 
 async def test_friendship_can_be_required_for_chat(tmp_path: Path):
-    async with running(tmp_path, friend_required_for_chat=True) as world:
+    async with Harness.running(tmp_path, *USERS, friend_required_for_chat=True) as world:
         alice, bob = await world.login("alice"), await world.login("bob")
         assert (await send_text(world, alice, "bob", "hi"))["errCode"] == NOT_FRIEND
         assert await world.ctx.store.get_history("si_alice_bob", 0, 10) == []
         assert (await send_text(world, alice, "alice", "note"))["errCode"] == 0
         await world.befriend(alice, bob)
         assert (await send_text(world, alice, "bob", "hi"))["errCode"] == 0
-        await world.ok(bob, "DeleteFriend", "alice")  # bob no longer lists alice
+        await world.call(bob, "DeleteFriend", "alice")  # bob no longer lists alice
         assert (await send_text(world, alice, "bob", "still?"))["errCode"] == NOT_FRIEND
         assert (await send_text(world, bob, "alice", "yes"))["errCode"] == 0

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from oimws.store.base import StoreError
+from oimws.store.schema import Schema, declared_schemas, steps_to_run
 
 log = logging.getLogger("oimws.store")
 
 WriteOp = Callable[[sqlite3.Connection], Any]
-Schema = tuple[str, tuple[str, ...]]
 
 
 class _Batch:
@@ -50,31 +50,32 @@ def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
 
 
 def migrate(conn: sqlite3.Connection, schemas: list[Schema]) -> None:
-    """Bring every domain's tables to its newest version, one transaction per step."""
+    """Bring every domain's tables to its newest version, one transaction per domain.
+
+    The version is read inside the write lock, so processes opening one database file at
+    the same moment (``--workers``) migrate it once between them.
+    """
     conn.execute("CREATE TABLE IF NOT EXISTS schema_versions ("
                  " domain TEXT PRIMARY KEY, version INTEGER NOT NULL)")
     for domain, migrations in schemas:
-        row = conn.execute("SELECT version FROM schema_versions WHERE domain = ?",
-                           (domain,)).fetchone()
-        version = row[0] if row else 0
-        if version > len(migrations):
-            raise StoreError(
-                f"the {domain} schema is at version {version}, newer than this oimws knows "
-                f"({len(migrations)}); upgrade oimws")
-        for number in range(version, len(migrations)):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute("SELECT version FROM schema_versions WHERE domain = ?",
+                               (domain,)).fetchone()
+            version = row[0] if row else 0
+            for number in steps_to_run(domain, version, migrations):
                 for statement in migrations[number].split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                log.info("store schema %s migrated to version %d", domain, number + 1)
+            if version < len(migrations):
                 conn.execute("INSERT INTO schema_versions (domain, version) VALUES (?, ?)"
                              " ON CONFLICT (domain) DO UPDATE SET version = excluded.version",
-                             (domain, number + 1))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            log.info("store schema %s migrated to version %d", domain, number + 1)
+                             (domain, len(migrations)))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
 
 class SqliteEngine:
@@ -94,21 +95,13 @@ class SqliteEngine:
         # Called on the writer thread with each batch's commit time in seconds (metrics).
         self.commit_observer: Callable[[float], None] | None = None
 
-    def _schemas(self) -> list[Schema]:
-        schemas = []
-        for cls in reversed(type(self).__mro__):
-            schema = cls.__dict__.get("SCHEMA")
-            if schema is not None:
-                schemas.append(schema)
-        return schemas
-
     # lifecycle
     async def open(self) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._loop = asyncio.get_running_loop()
         try:
             self._writer = _connect(self._path, self._synchronous)
-            migrate(self._writer, self._schemas())
+            migrate(self._writer, declared_schemas(type(self)))
             self._reader = _connect(self._path, self._synchronous)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store at {self._path}: {exc}") from exc

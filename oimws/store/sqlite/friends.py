@@ -17,29 +17,21 @@ from oimws.store.friends import (
     FriendRequestRecord,
     FriendStore,
 )
-from oimws.store.sqlite.engine import Schema, SqliteEngine
+from oimws.store.rows import BLACK_FIELDS, FRIEND_FIELDS, FRIEND_REQUEST_FIELDS, friend_record
+from oimws.store.schema import Schema
+from oimws.store.sqlite.engine import SqliteEngine
 from oimws.util.clock import now_ms
 
-_FRIEND_FIELDS = [f.name for f in dataclasses.fields(FriendRecord)]
-_REQUEST_FIELDS = [f.name for f in dataclasses.fields(FriendRequestRecord)]
-_BLACK_FIELDS = [f.name for f in dataclasses.fields(BlackRecord)]
-
-_FRIEND_SELECT = f"SELECT {', '.join(_FRIEND_FIELDS)} FROM friends"
+_FRIEND_SELECT = f"SELECT {', '.join(FRIEND_FIELDS)} FROM friends"
 _FRIEND_ORDER = " ORDER BY is_pinned DESC, create_time, friend_user_id"
-_REQUEST_SELECT = f"SELECT {', '.join(_REQUEST_FIELDS)} FROM friend_requests"
+_REQUEST_SELECT = f"SELECT {', '.join(FRIEND_REQUEST_FIELDS)} FROM friend_requests"
 _REQUEST_ORDER = " ORDER BY create_time DESC"
-_BLACK_SELECT = f"SELECT {', '.join(_BLACK_FIELDS)} FROM blacks"
+_BLACK_SELECT = f"SELECT {', '.join(BLACK_FIELDS)} FROM blacks"
 _BLACK_ORDER = " ORDER BY create_time, block_user_id"
 
 
 def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
-
-
-def _friend(row: Sequence[Any]) -> FriendRecord:
-    record = FriendRecord(*row)
-    record.is_pinned = bool(record.is_pinned)
-    return record
 
 
 def _insert(conn: sqlite3.Connection, table: str, record: Any) -> bool:
@@ -118,9 +110,9 @@ class SqliteFriends(SqliteEngine, FriendStore):
     async def save_friend_request(self, request: FriendRequestRecord) -> FriendRequestRecord:
         record = dataclasses.replace(request, create_time=request.create_time or now_ms())
         values = dataclasses.astuple(record)
-        updates = ", ".join(f"{name} = excluded.{name}" for name in _REQUEST_FIELDS[2:])
+        updates = ", ".join(f"{name} = excluded.{name}" for name in FRIEND_REQUEST_FIELDS[2:])
         await self._write(lambda conn: conn.execute(
-            f"INSERT INTO friend_requests ({', '.join(_REQUEST_FIELDS)})"
+            f"INSERT INTO friend_requests ({', '.join(FRIEND_REQUEST_FIELDS)})"
             f" VALUES ({_marks(values)})"
             f" ON CONFLICT (from_user_id, to_user_id) DO UPDATE SET {updates}", values))
         return record
@@ -173,7 +165,7 @@ class SqliteFriends(SqliteEngine, FriendStore):
     async def get_friends(
         self, owner_user_id: str, friend_user_ids: Sequence[str] | None = None
     ) -> list[FriendRecord]:
-        return [_friend(row) for row in
+        return [friend_record(row) for row in
                 self._select_friends(self._read(), owner_user_id, friend_user_ids)]
 
     @staticmethod
@@ -196,12 +188,12 @@ class SqliteFriends(SqliteEngine, FriendStore):
         rows = self._read().execute(
             f"{_FRIEND_SELECT} WHERE owner_user_id = ?{_FRIEND_ORDER} LIMIT ? OFFSET ?",
             (owner_user_id, count, offset)).fetchall()
-        return [_friend(row) for row in rows]
+        return [friend_record(row) for row in rows]
 
     async def get_friend_entries_of(self, friend_user_id: str) -> list[FriendRecord]:
         rows = self._read().execute(f"{_FRIEND_SELECT} WHERE friend_user_id = ?",
                                     (friend_user_id,)).fetchall()
-        return [_friend(row) for row in rows]
+        return [friend_record(row) for row in rows]
 
     async def update_friends(
         self, owner_user_id: str, friend_user_ids: Sequence[str], *,
@@ -221,7 +213,7 @@ class SqliteFriends(SqliteEngine, FriendStore):
                     f"UPDATE friends SET {assignments} WHERE owner_user_id = ?"
                     f" AND friend_user_id IN ({_marks(wanted)})",
                     [*changes.values(), owner_user_id, *wanted])
-            return [_friend(row) for row in self._select_friends(conn, owner_user_id, wanted)]
+            return [friend_record(row) for row in self._select_friends(conn, owner_user_id, wanted)]
 
         result: list[FriendRecord] | None = await self._write(op)
         return result
@@ -233,7 +225,7 @@ class SqliteFriends(SqliteEngine, FriendStore):
                 return None
             conn.execute("DELETE FROM friends WHERE owner_user_id = ? AND friend_user_id = ?",
                          (owner_user_id, friend_user_id))
-            return _friend(rows[0])
+            return friend_record(rows[0])
 
         result: FriendRecord | None = await self._write(op)
         return result

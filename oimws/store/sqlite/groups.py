@@ -18,26 +18,30 @@ from oimws.store.groups import (
     GroupStore,
     MemberRecord,
 )
-from oimws.store.sqlite.engine import Schema, SqliteEngine
+from oimws.store.rows import (
+    APPLICATION_FIELDS,
+    GROUP_FIELDS,
+    GROUP_UPDATABLE,
+    MEMBER_FIELDS,
+    MEMBER_UPDATABLE,
+    checked_changes,
+)
+from oimws.store.schema import Schema
+from oimws.store.sqlite.engine import SqliteEngine
 from oimws.util.clock import now_ms
 
-_GROUP_FIELDS = [f.name for f in dataclasses.fields(GroupRecord) if f.name != "member_count"]
-_MEMBER_FIELDS = [f.name for f in dataclasses.fields(MemberRecord)]
-_APPLICATION_FIELDS = [f.name for f in dataclasses.fields(GroupApplicationRecord)]
-
 _GROUP_SELECT = (
-    f"SELECT {', '.join('g.' + name for name in _GROUP_FIELDS)},"
+    f"SELECT {', '.join('g.' + name for name in GROUP_FIELDS)},"
     " (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.group_id) FROM groups g"
 )
-_MEMBER_SELECT = f"SELECT {', '.join(_MEMBER_FIELDS)} FROM group_members"
+_MEMBER_SELECT = f"SELECT {', '.join(MEMBER_FIELDS)} FROM group_members"
 _MEMBER_ORDER = " ORDER BY role_level DESC, join_time, user_id"
-_APPLICATION_SELECT = f"SELECT {', '.join(_APPLICATION_FIELDS)} FROM group_applications"
+_APPLICATION_SELECT = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM group_applications"
 
 
-def _assignments(changes: Mapping[str, Any], allowed: Sequence[str]) -> tuple[str, list[Any]]:
-    unknown = set(changes) - set(allowed)
-    if unknown:
-        raise StoreError(f"unknown fields {sorted(unknown)}")
+def _assignments(record_class: type, changes: Mapping[str, Any], allowed: Sequence[str],
+                 what: str) -> tuple[str, list[Any]]:
+    changes = checked_changes(record_class, changes, allowed, what)
     return ", ".join(f"{name} = ?" for name in changes), list(changes.values())
 
 
@@ -45,7 +49,7 @@ def _insert_member(conn: sqlite3.Connection, member: MemberRecord) -> bool:
     values = dataclasses.astuple(member)
     marks = ", ".join("?" * len(values))
     cursor = conn.execute(
-        f"INSERT OR IGNORE INTO group_members ({', '.join(_MEMBER_FIELDS)}) VALUES ({marks})",
+        f"INSERT OR IGNORE INTO group_members ({', '.join(MEMBER_FIELDS)}) VALUES ({marks})",
         values)
     return cursor.rowcount == 1
 
@@ -105,12 +109,12 @@ class SqliteGroups(SqliteEngine, GroupStore):
     ))
 
     async def create_group(self, group: GroupRecord, members: Sequence[MemberRecord]) -> None:
-        values = [getattr(group, name) for name in _GROUP_FIELDS]
+        values = [getattr(group, name) for name in GROUP_FIELDS]
 
         def op(conn: sqlite3.Connection) -> None:
             try:
                 conn.execute(
-                    f"INSERT INTO groups ({', '.join(_GROUP_FIELDS)})"
+                    f"INSERT INTO groups ({', '.join(GROUP_FIELDS)})"
                     f" VALUES ({', '.join('?' * len(values))})", values)
             except sqlite3.IntegrityError:
                 raise DuplicateKeyError(f"group {group.group_id!r} exists already") from None
@@ -130,7 +134,7 @@ class SqliteGroups(SqliteEngine, GroupStore):
     async def update_group(self, group_id: str, changes: Mapping[str, Any]) -> None:
         if not changes:
             return
-        assignments, values = _assignments(changes, _GROUP_FIELDS[1:])
+        assignments, values = _assignments(GroupRecord, changes, GROUP_UPDATABLE, "group")
         await self._write(lambda conn: conn.execute(
             f"UPDATE groups SET {assignments} WHERE group_id = ?", [*values, group_id]))
 
@@ -187,7 +191,7 @@ class SqliteGroups(SqliteEngine, GroupStore):
     ) -> None:
         if not changes:
             return
-        assignments, values = _assignments(changes, _MEMBER_FIELDS[2:])
+        assignments, values = _assignments(MemberRecord, changes, MEMBER_UPDATABLE, "member")
         await self._write(lambda conn: conn.execute(
             f"UPDATE group_members SET {assignments} WHERE group_id = ? AND user_id = ?",
             [*values, group_id, user_id]))
@@ -207,8 +211,8 @@ class SqliteGroups(SqliteEngine, GroupStore):
 
     async def save_application(self, application: GroupApplicationRecord) -> None:
         values = dataclasses.astuple(application)
-        columns = ", ".join(_APPLICATION_FIELDS)
-        updates = ", ".join(f"{name} = excluded.{name}" for name in _APPLICATION_FIELDS[2:])
+        columns = ", ".join(APPLICATION_FIELDS)
+        updates = ", ".join(f"{name} = excluded.{name}" for name in APPLICATION_FIELDS[2:])
         await self._write(lambda conn: conn.execute(
             f"INSERT INTO group_applications ({columns}) VALUES ({', '.join('?' * len(values))})"
             f" ON CONFLICT (group_id, user_id) DO UPDATE SET {updates}", values))

@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 
 import orjson
 
-from oimws._speedups.ids import server_msg_id
 from oimws.store.errors import DuplicateClientMsgIDError, StoreError
 from oimws.store.messages import (
     CONVERSATION_SETTINGS,
@@ -20,12 +19,19 @@ from oimws.store.messages import (
     MessageStore,
     ReadResult,
 )
-from oimws.store.sqlite.engine import Schema, SqliteEngine
+from oimws.store.rows import (
+    checked_changes,
+    conversation_record,
+    like_pattern,
+    search_column,
+    single_chat_peers,
+    stamped_message,
+)
+from oimws.store.schema import Schema
+from oimws.store.sqlite.engine import SqliteEngine
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP
-from oimws.util.text import searchable_text
 
-MESSAGE_STATUS_SUCCEEDED = 2
 NO_LIMIT_SEQ = 2**62
 
 _CONVERSATION_COLUMNS = """
@@ -49,15 +55,7 @@ _VISIBLE = """
 
 
 def _record(conn: sqlite3.Connection, row: Sequence[Any]) -> ConversationRecord:
-    record = ConversationRecord(
-        owner_id=row[0], conversation_id=row[1], conversation_type=row[2], user_id=row[3],
-        group_id=row[4], has_read_seq=row[5], max_seq=row[6], min_seq=row[7],
-        latest_msg=orjson.loads(row[8]) if row[8] else None, latest_msg_send_time=row[9],
-        recv_msg_opt=row[10], is_pinned=bool(row[11]), draft_text=row[12],
-        draft_text_time=row[13], is_private_chat=bool(row[14]), burn_duration=row[15],
-        group_at_type=row[16], is_hidden=bool(row[17]), msg_destruct_time=row[18],
-        is_msg_destruct=bool(row[19]), ex=row[20], attached_info=row[21],
-    )
+    record = conversation_record(row)
     record.unread_count = conn.execute(
         "SELECT COUNT(*) FROM messages m WHERE m.conversation_id = :conversation"
         " AND m.seq > :read AND m.send_id != :viewer AND m.counts_unread = 1" + _VISIBLE,
@@ -65,8 +63,12 @@ def _record(conn: sqlite3.Connection, row: Sequence[Any]) -> ConversationRecord:
                                                               record.min_seq),
          "viewer": record.owner_id}).fetchone()[0]
     latest = record.latest_msg
-    if latest is not None and not _visible(conn, record.owner_id, record.conversation_id,
-                                           latest["seq"], record.min_seq):
+    if latest is None:
+        return record
+    if _visible(conn, record.owner_id, record.conversation_id, latest["seq"], record.min_seq):
+        # the user's own note shows on it, as on the same message in their history
+        _for_viewer(conn, record.owner_id, record.conversation_id, [latest])
+    else:
         newest = _page(conn, record.conversation_id, NO_LIMIT_SEQ, 1, record.owner_id)
         record.latest_msg = newest[0] if newest else None
         record.latest_msg_send_time = newest[0]["sendTime"] if newest else 0
@@ -210,7 +212,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
         group_id = message.get("groupID") or ""
         conversation_type = message["sessionType"]
         owners = list(dict.fromkeys(participants))
-        text = searchable_text(message)
+        text = search_column(message)
 
         def op(conn: sqlite3.Connection) -> AppendResult:
             existing = conn.execute(
@@ -226,11 +228,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
                 (conversation_id,)).fetchone()
             seq = (state[0] if state else 0) + 1
             send_time = now_ms()
-            stored = dict(message)
-            stored["seq"] = seq
-            stored["serverMsgID"] = server_msg_id(conversation_id, seq, send_time)
-            stored["sendTime"] = send_time
-            stored["status"] = MESSAGE_STATUS_SUCCEEDED
+            stored = stamped_message(message, conversation_id, seq, send_time)
             body = orjson.dumps(stored)
             conn.execute(
                 "INSERT INTO messages (conversation_id, seq, client_msg_id, server_msg_id,"
@@ -245,7 +243,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
                 " latest_msg_send_time = excluded.latest_msg_send_time",
                 (conversation_id, seq, body, send_time))
             new_owners = _ensure(conn, owners, conversation_id, conversation_type, group_id,
-                                 _single_chat_peers(owners) if conversation_type
+                                 single_chat_peers(owners) if conversation_type
                                  != SESSION_GROUP else None)
             conn.execute("UPDATE user_conversations SET is_hidden = 0"
                          " WHERE conversation_id = ? AND is_hidden = 1", (conversation_id,))
@@ -265,7 +263,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
 
     async def replace_message(self, conversation_id: str, seq: int, message: Message) -> None:
         body = orjson.dumps(message)
-        text = searchable_text(message)
+        text = search_column(message)
 
         def op(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
@@ -336,7 +334,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
             joiner = " AND " if query.match_all_keywords else " OR "
             parts = []
             for index, keyword in enumerate(query.keywords):
-                params[f"k{index}"] = f"%{_escape_like(keyword)}%"
+                params[f"k{index}"] = like_pattern(keyword)
                 parts.append(f"m.text LIKE :k{index} ESCAPE '\\'")
             where.append("(" + joiner.join(parts) + ")")
         if query.content_types:
@@ -412,9 +410,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
     async def update_conversation(
         self, owner_id: str, conversation_id: str, changes: Mapping[str, Any]
     ) -> ConversationRecord | None:
-        unknown = set(changes) - CONVERSATION_SETTINGS
-        if unknown:
-            raise StoreError(f"not conversation settings: {sorted(unknown)}")
+        changes = checked_changes(ConversationRecord, changes, CONVERSATION_SETTINGS,
+                                  "conversation")
 
         def op(conn: sqlite3.Connection) -> ConversationRecord | None:
             if changes:
@@ -482,10 +479,6 @@ class SqliteMessages(SqliteEngine, MessageStore):
         return result
 
 
-def _single_chat_peers(owners: Sequence[str]) -> dict[str, str]:
-    return {owner: next((p for p in owners if p != owner), owner) for owner in owners}
-
-
 def _ensure(
     conn: sqlite3.Connection, owner_ids: Sequence[str], conversation_id: str,
     conversation_type: int, group_id: str, peer_of: Mapping[str, str] | None,
@@ -509,6 +502,3 @@ def _in_clause(column: str, prefix: str, values: Sequence[Any], params: dict[str
         names.append(f":{prefix}{index}")
     return f"{column} IN ({', '.join(names)})"
 
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -6,13 +6,13 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from oimws.store.errors import StoreError
-from oimws.store.sqlite.engine import Schema, SqliteEngine
+from oimws.store.rows import USER_FIELDS, USER_UPDATABLE, checked_changes
+from oimws.store.schema import Schema
+from oimws.store.sqlite.engine import SqliteEngine
 from oimws.store.users import UserRecord, UserStore
 from oimws.util.clock import now_ms
 
-_USER_COLUMNS = "user_id, nickname, face_url, ex, create_time, global_recv_msg_opt"
-_UPDATABLE = frozenset({"nickname", "face_url", "ex", "global_recv_msg_opt"})
+_USER_COLUMNS = ", ".join(USER_FIELDS)
 
 
 class SqliteUsers(SqliteEngine, UserStore):
@@ -65,9 +65,7 @@ class SqliteUsers(SqliteEngine, UserStore):
         return {row[0]: UserRecord(*row) for row in rows}
 
     async def update_user(self, user_id: str, changes: Mapping[str, Any]) -> UserRecord | None:
-        unknown = set(changes) - _UPDATABLE
-        if unknown:
-            raise StoreError(f"user fields {sorted(unknown)} cannot be updated")
+        changes = checked_changes(UserRecord, changes, USER_UPDATABLE, "user")
         assignments = ", ".join(f"{name} = ?" for name in changes)
         values = [*changes.values(), user_id]
 

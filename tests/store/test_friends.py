@@ -1,10 +1,8 @@
-"""The embedded store's friends, applications, blacklists and profile updates."""
-
-from pathlib import Path
+"""Friend applications, friendships and blacklists."""
 
 import pytest
 
-from oimws.store import StoreError, UserRecord
+from oimws.store import Store
 from oimws.store.friends import (
     REQUEST_ACCEPTED,
     REQUEST_REFUSED,
@@ -12,19 +10,16 @@ from oimws.store.friends import (
     BlackRecord,
     FriendRequestRecord,
 )
-from oimws.store.sqlite import SqliteStore
+from tests.store.helpers import register
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    store = SqliteStore(tmp_path / "db.sqlite3")
-    await store.open()
-    await store.register_users([UserRecord(u, u.title()) for u in ("alice", "bob", "carol")])
-    yield store
-    await store.close()
+async def store(store: Store) -> Store:
+    await register(store, "alice", "bob", "carol")
+    return store
 
 
-async def befriend(store: SqliteStore, applicant: str, recipient: str) -> None:
+async def befriend(store: Store, applicant: str, recipient: str) -> None:
     await store.save_friend_request(FriendRequestRecord(applicant, recipient, req_msg="hi"))
     assert await store.accept_friend_request(applicant, recipient, "ok", 1000) is not None
 
@@ -33,7 +28,7 @@ def pairs(friends) -> list[tuple[str, str]]:
     return [(f.owner_user_id, f.friend_user_id) for f in friends]
 
 
-async def test_an_application_is_stored_and_renewed_not_duplicated(store: SqliteStore):
+async def test_an_application_is_stored_and_renewed_not_duplicated(store: Store):
     first = await store.save_friend_request(
         FriendRequestRecord("alice", "bob", req_msg="hi", ex="e1"))
     assert first.create_time > 0
@@ -49,7 +44,7 @@ async def test_an_application_is_stored_and_renewed_not_duplicated(store: Sqlite
 
 
 async def test_accepting_makes_both_directions_friends_and_settles_the_reverse_application(
-        store: SqliteStore):
+        store: Store):
     await store.save_friend_request(FriendRequestRecord("alice", "bob"))
     await store.save_friend_request(FriendRequestRecord("bob", "alice"))
     result = await store.accept_friend_request("alice", "bob", "welcome", 5000)
@@ -65,7 +60,7 @@ async def test_accepting_makes_both_directions_friends_and_settles_the_reverse_a
     assert pairs(await store.get_friends("bob")) == [("bob", "alice")]
 
 
-async def test_a_handled_application_cannot_be_handled_again(store: SqliteStore):
+async def test_a_handled_application_cannot_be_handled_again(store: Store):
     await store.save_friend_request(FriendRequestRecord("alice", "bob"))
     assert await store.refuse_friend_request("alice", "bob", "no", 1) is not None
     assert await store.accept_friend_request("alice", "bob", "yes", 2) is None
@@ -77,7 +72,7 @@ async def test_a_handled_application_cannot_be_handled_again(store: SqliteStore)
     assert await store.accept_friend_request("carol", "bob", "x", 4) is None
 
 
-async def test_accepting_keeps_an_existing_direction(store: SqliteStore):
+async def test_accepting_keeps_an_existing_direction(store: Store):
     await befriend(store, "alice", "bob")
     await store.delete_friend("alice", "bob")
     await store.save_friend_request(FriendRequestRecord("alice", "bob"))
@@ -85,7 +80,7 @@ async def test_accepting_keeps_an_existing_direction(store: SqliteStore):
     assert result is not None and pairs(result.new_friends) == [("alice", "bob")]
 
 
-async def test_deleting_removes_only_the_owners_direction(store: SqliteStore):
+async def test_deleting_removes_only_the_owners_direction(store: Store):
     await befriend(store, "alice", "bob")
     removed = await store.delete_friend("alice", "bob")
     assert removed is not None and pairs([removed]) == [("alice", "bob")]
@@ -94,7 +89,7 @@ async def test_deleting_removes_only_the_owners_direction(store: SqliteStore):
     assert await store.delete_friend("alice", "bob") is None
 
 
-async def test_updates_apply_to_all_given_friends_or_to_none(store: SqliteStore):
+async def test_updates_apply_to_all_given_friends_or_to_none(store: Store):
     await befriend(store, "alice", "bob")
     await befriend(store, "alice", "carol")
     assert await store.update_friends("alice", ["bob", "dave"], remark="x") is None
@@ -111,14 +106,14 @@ async def test_updates_apply_to_all_given_friends_or_to_none(store: SqliteStore)
     assert pairs(page) == [("alice", "bob")]
 
 
-async def test_entries_listing_a_user(store: SqliteStore):
+async def test_entries_listing_a_user(store: Store):
     await befriend(store, "alice", "bob")
     await befriend(store, "carol", "bob")
     await store.delete_friend("carol", "bob")
     assert sorted(pairs(await store.get_friend_entries_of("bob"))) == [("alice", "bob")]
 
 
-async def test_blacklist_entries_are_unique_and_removable(store: SqliteStore):
+async def test_blacklist_entries_are_unique_and_removable(store: Store):
     assert await store.add_black(BlackRecord("alice", "bob", ex="spam"))
     assert not await store.add_black(BlackRecord("alice", "bob", ex="other"))
     blacks = await store.get_blacks("alice")
@@ -132,28 +127,47 @@ async def test_blacklist_entries_are_unique_and_removable(store: SqliteStore):
     assert await store.get_blacks("alice") == []
 
 
-async def test_update_user_changes_only_what_is_given(store: SqliteStore):
-    updated = await store.update_user("alice", {"nickname": "Alicia", "global_recv_msg_opt": 2})
-    assert updated is not None
-    assert (updated.nickname, updated.face_url, updated.global_recv_msg_opt) == ("Alicia", "", 2)
-    assert (await store.get_users(["alice"]))["alice"] == updated
-    assert await store.update_user("nobody", {"nickname": "x"}) is None
-    with pytest.raises(StoreError):
-        await store.update_user("alice", {"user_id": "mallory"})
+async def test_applications_are_listed_newest_first(store: Store):
+    await store.save_friend_request(FriendRequestRecord("alice", "carol", create_time=100))
+    await store.save_friend_request(FriendRequestRecord("bob", "carol", create_time=300))
+    await store.save_friend_request(FriendRequestRecord("alice", "bob", create_time=200))
+    assert [r.from_user_id for r in await store.get_friend_requests_to("carol")] == [
+        "bob", "alice"]
+    assert [r.to_user_id for r in await store.get_friend_requests_from("alice")] == [
+        "bob", "carol"]
+    stored = await store.get_friend_request("alice", "carol")
+    assert stored == FriendRequestRecord("alice", "carol", create_time=100)
+    assert await store.get_friend_request("carol", "alice") is None
+    assert await store.refuse_friend_request("carol", "alice", "no", 1) is None
 
 
-async def test_relations_survive_a_reopen(tmp_path: Path):
-    path = tmp_path / "db.sqlite3"
-    store = SqliteStore(path)
-    await store.open()
-    await store.register_users([UserRecord("alice"), UserRecord("bob")])
+async def test_friends_by_id_and_in_pages(store: Store):
     await befriend(store, "alice", "bob")
-    await store.add_black(BlackRecord("bob", "alice"))
-    await store.close()
-    store = SqliteStore(path)
-    await store.open()
-    try:
-        assert pairs(await store.get_friends("bob")) == [("bob", "alice")]
-        assert [b.block_user_id for b in await store.get_blacks("bob")] == ["alice"]
-    finally:
-        await store.close()
+    await befriend(store, "alice", "carol")
+    assert pairs(await store.get_friends("alice", ["carol", "dave"])) == [("alice", "carol")]
+    assert await store.get_friends("alice", []) == []
+    assert pairs(await store.get_friends("alice")) == [("alice", "bob"), ("alice", "carol")]
+    assert pairs(await store.get_friend_page("alice", 0, 1)) == [("alice", "bob")]
+    assert await store.get_friend_page("alice", 2, 5) == []
+    friend = (await store.get_friends("bob"))[0]
+    assert (friend.create_time, friend.operator_user_id, friend.is_pinned) == (
+        1000, "alice", False)
+
+
+async def test_flags_given_as_numbers_are_stored_as_flags(store: Store):
+    await befriend(store, "alice", "bob")
+    updated = await store.update_friends("alice", ["bob"], is_pinned=1)  # type: ignore[arg-type]
+    assert updated is not None and updated[0].is_pinned is True
+    unchanged = await store.update_friends("alice", ["bob", "bob"])
+    assert unchanged is not None and [(f.friend_user_id, f.is_pinned) for f in unchanged] == [
+        ("bob", True)]
+
+
+async def test_blacklist_by_id_oldest_first(store: Store):
+    assert await store.add_black(BlackRecord("alice", "carol", create_time=20, add_source=1,
+                                             operator_user_id="alice"))
+    assert await store.add_black(BlackRecord("alice", "bob", create_time=10))
+    assert [b.block_user_id for b in await store.get_blacks("alice")] == ["bob", "carol"]
+    assert await store.get_blacks("alice", ["carol"]) == [
+        BlackRecord("alice", "carol", 20, 1, "alice")]
+    assert await store.get_blacks("alice", []) == []
