@@ -23,7 +23,8 @@ help:
 	@echo "make stop    SIGTERM the gateway and wait for its graceful exit"
 	@echo "make test    run the whole test suite (unit, integration, end-to-end)"
 	@echo "make lint    ruff, mypy, cython-lint"
-	@echo "make bench   the benchmark suites"
+	@echo "make bench   the load harness against its peers (short run; BENCH_ARGS=...)"
+	@echo "make bench-micro  the Cython hot paths against plain Python (pytest-benchmark)"
 	@echo "make wheel   build a wheel into dist/"
 	@echo "make cluster-up / cluster-down   3 nodes behind nginx with redis-server (and"
 	@echo "             PostgreSQL when OIMWS_POSTGRES_DSN is set) on loopback, for trying by hand"
@@ -78,9 +79,15 @@ lint: build
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cython-lint oimws/_speedups
 
 bench-micro: build
-	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops
+	$(PY) -m pytest benchmarks -p no:cacheprovider --benchmark-enable \
+		--benchmark-columns=min,median,mean,ops
 
-bench: bench-micro
+# The load harness, short run, with the peers (BENCH_ARGS="--preset full" for the
+# numbers in BENCHMARKS.md); needs the bench extras (websockets, matplotlib) and Node for ws.
+BENCH_ARGS ?=
+bench: build
+	$(PY) -m pip install --quiet --no-build-isolation -e ".[dev,bench]"
+	$(PY) -m oimws.bench --peers $(BENCH_ARGS)
 
 wheel: build
 	$(PY) -m build --wheel --outdir dist

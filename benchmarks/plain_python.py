@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
+import xxhash
+from picows import WSMsgType
 
 
 def decode_request(payload: bytes, loads: Any = json.loads) -> tuple[str, str, str, str]:
@@ -24,6 +28,32 @@ def decode_request(payload: bytes, loads: Any = json.loads) -> tuple[str, str, s
     return func_name, fields[0], fields[1], fields[2]
 
 
+def decode_request_with_args(
+    payload: bytes, loads: Any = json.loads
+) -> tuple[tuple[str, str, str, str], list[Any]]:
+    """The envelope and its positional arguments (``data`` holds a JSON array)."""
+    request = decode_request(payload, loads)
+    args = loads(request[3]) if request[3] else []
+    if not isinstance(args, list):
+        raise ValueError("'data' must hold a JSON array")
+    return request, args
+
+
+def encode_response(event: str, err_code: int, err_msg: str, data: Any,
+                    operation_id: str) -> bytes:
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False) if data is not None else ""
+    return json.dumps({"event": event, "errCode": err_code, "errMsg": err_msg, "data": body,
+                       "operationID": operation_id}, separators=(",", ":"),
+                      ensure_ascii=False).encode()
+
+
+def encode_response_orjson_dict(event: str, err_code: int, err_msg: str, data: Any,
+                                operation_id: str) -> bytes:
+    body = orjson.dumps(data).decode() if data is not None else ""
+    return orjson.dumps({"event": event, "errCode": err_code, "errMsg": err_msg, "data": body,
+                         "operationID": operation_id})
+
+
 def encode_push(event: str, data: Any) -> bytes:
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False) if data is not None else ""
     return json.dumps({"event": event, "errCode": 0, "errMsg": "", "data": body,
@@ -35,3 +65,43 @@ def encode_push_orjson_dict(event: str, data: Any) -> bytes:
     body = orjson.dumps(data).decode() if data is not None else ""
     return orjson.dumps({"event": event, "errCode": 0, "errMsg": "", "data": body,
                          "operationID": ""})
+
+
+# ids ----------------------------------------------------------------------------------------
+
+def server_msg_id(conversation_id: str, seq: int, send_time_ms: int) -> str:
+    return xxhash.xxh3_128_hexdigest(f"{conversation_id}:{seq}:{send_time_ms}".encode())
+
+
+class HashRing:
+    """The consistent-hash ring of ``oimws._speedups.ids.HashRing`` in plain Python: the same
+    points (``xxh3_64("<node>#<i>")``), the same tie-break, ``bisect`` for the lookup."""
+
+    def __init__(self, nodes: Iterable[str], replicas: int = 160) -> None:
+        self.nodes = tuple(sorted(set(nodes)))
+        if not self.nodes:
+            raise ValueError("a hash ring needs at least one node")
+        points = sorted(
+            (xxhash.xxh3_64_intdigest(f"{node}#{i}".encode()), index)
+            for index, node in enumerate(self.nodes) for i in range(replicas))
+        self._hashes = [h for h, _ in points]
+        self._owners = [self.nodes[index] for _, index in points]
+
+    def node_for(self, key: str) -> str:
+        index = bisect.bisect_left(self._hashes, xxhash.xxh3_64_intdigest(key.encode()))
+        return self._owners[index if index < len(self._owners) else 0]
+
+
+# fan-out ------------------------------------------------------------------------------------
+
+def send_to_all(transports: list[Any], frame: bytes, write_buffer_limit: int) -> list[Any]:
+    """``oimws._speedups.fanout.send_to_all`` as a Python loop over ``transport.send``."""
+    overflowed = []
+    text = WSMsgType.TEXT
+    for transport in transports:
+        if transport.is_disconnected or transport.is_close_frame_sent:
+            continue
+        transport.send(text, frame)
+        if transport.underlying_transport.get_write_buffer_size() > write_buffer_limit:
+            overflowed.append(transport)
+    return overflowed

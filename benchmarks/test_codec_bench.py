@@ -1,7 +1,7 @@
 """Envelope codec: the compiled path against plain-Python equivalents, in the same run.
 
-Run with ``make bench``; compare the rows of one group (pytest-benchmark prints them side by
-side), not absolute times.
+Run with ``make bench-micro``; compare the rows of one group (pytest-benchmark prints them
+side by side, and the speed-up summary at the end), not absolute times.
 """
 
 from __future__ import annotations
@@ -25,16 +25,12 @@ REQUEST = orjson.dumps({
     "reqFuncName": "SendMessage", "operationID": "a3f1c2", "userID": "alice",
     "data": json.dumps([json.dumps(MESSAGE), "bob", "", "{}", False]),
 })
+RESULT = orjson.dumps(MESSAGE)
 
 
-def test_plain_and_compiled_agree():
-    request = codec.decode_request(REQUEST)
-    assert plain_python.decode_request(REQUEST) == (
-        request.func_name, request.operation_id, request.user_id, request.data)
-    compiled = json.loads(codec.encode_push("OnRecvNewMessages", orjson.dumps([MESSAGE])))
-    assert compiled == json.loads(plain_python.encode_push("OnRecvNewMessages", [MESSAGE]))
-    assert compiled == json.loads(
-        plain_python.encode_push_orjson_dict("OnRecvNewMessages", [MESSAGE]))
+def _decode_compiled(payload: bytes) -> tuple[codec.Request, list[object]]:
+    request = codec.decode_request(payload)
+    return request, codec.decode_args(request.data)
 
 
 @pytest.mark.benchmark(group="decode request")
@@ -52,6 +48,21 @@ def test_decode_plain_python_orjson(benchmark):
     benchmark(plain_python.decode_request, REQUEST, orjson.loads)
 
 
+@pytest.mark.benchmark(group="decode request with args")
+def test_decode_args_compiled(benchmark):
+    benchmark(_decode_compiled, REQUEST)
+
+
+@pytest.mark.benchmark(group="decode request with args")
+def test_decode_args_plain_python(benchmark):
+    benchmark(plain_python.decode_request_with_args, REQUEST)
+
+
+@pytest.mark.benchmark(group="decode request with args")
+def test_decode_args_plain_python_orjson(benchmark):
+    benchmark(plain_python.decode_request_with_args, REQUEST, orjson.loads)
+
+
 @pytest.mark.benchmark(group="encode push")
 def test_encode_compiled(benchmark):
     benchmark(lambda: codec.encode_push("OnRecvNewMessages", orjson.dumps([MESSAGE])))
@@ -65,3 +76,20 @@ def test_encode_plain_python(benchmark):
 @pytest.mark.benchmark(group="encode push")
 def test_encode_orjson_dict(benchmark):
     benchmark(plain_python.encode_push_orjson_dict, "OnRecvNewMessages", [MESSAGE])
+
+
+@pytest.mark.benchmark(group="encode response")
+def test_encode_response_compiled(benchmark):
+    benchmark(lambda: codec.encode_response("SendMessage", 0, "", orjson.dumps(MESSAGE),
+                                            "a3f1c2"))
+
+
+@pytest.mark.benchmark(group="encode response")
+def test_encode_response_plain_python(benchmark):
+    benchmark(plain_python.encode_response, "SendMessage", 0, "", MESSAGE, "a3f1c2")
+
+
+@pytest.mark.benchmark(group="encode response")
+def test_encode_response_orjson_dict(benchmark):
+    benchmark(plain_python.encode_response_orjson_dict, "SendMessage", 0, "", MESSAGE,
+              "a3f1c2")

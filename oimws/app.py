@@ -84,6 +84,7 @@ class Node:
             self.cluster = RedisLink(config.redis_url, node_name(config),
                                      self.ctx.delivery.presence_snapshot)
             self.ctx.delivery.join_cluster(self.cluster)
+            self.ctx.delivery.on_remote_revocation(self.ctx.tokens.revoke)
         self.ws_port = 0
         self.api_port = 0
 

@@ -38,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     for flag, kind, help_text in SERVE_FLAGS:
         serve.add_argument(flag, type=kind, default=None, help=help_text)
     serve.add_argument("--config", default=None, help="TOML file with settings")
+    serve.add_argument("--demo", dest="demo", action="store_const", const=True, default=None,
+                       help="let the demo page at /demo/ sign users up (loopback only)")
+    serve.add_argument("--no-demo", dest="demo_page", action="store_const", const=False,
+                       default=None, help="do not serve the demo page")
 
     token = commands.add_parser("token", help="print a user token (HS256 JWT) for scripts")
     token.add_argument("--user", required=True, help="userID the token is for")
@@ -47,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("functions", help="list the jssdk functions this gateway serves")
     commands.add_parser("openapi", help="print the admin API's OpenAPI document")
+    commands.add_parser("bench", help="the load harness (see `oimws bench --help`)",
+                        add_help=False)
     _add_admin_parser(commands)
     return parser
 
@@ -88,8 +94,10 @@ def _add_admin_parser(commands: Any) -> None:
 
 
 def _flags(args: argparse.Namespace) -> dict[str, Any]:
-    return {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"), None)
-            for flag, _, _ in SERVE_FLAGS}
+    flags = {flag[2:].replace("-", "_"): getattr(args, flag[2:].replace("-", "_"), None)
+             for flag, _, _ in SERVE_FLAGS}
+    flags.update(demo=args.demo, demo_page=args.demo_page)
+    return flags
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -170,6 +178,11 @@ def _admin(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        # The load harness has its own command line (python -m oimws.bench --help).
+        from oimws.bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = _parser().parse_args(argv)
     args.argv = argv  # the workers of ``serve --workers N`` are started with the same flags
     try:

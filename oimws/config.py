@@ -67,6 +67,11 @@ class Config:
     # behind a proxy); empty: the scheme and host the client used to reach the admin API.
     public_api_url: str = ""
 
+    # The sample chat page at /demo/ on the admin port; ``demo`` also opens its sign-up
+    # endpoint (anyone reaching the admin port may then act as any user: loopback only)
+    demo_page: bool = True
+    demo: bool = False
+
     # Messaging rules
     history_page_max: int = 1000
     revoke_window_seconds: int = 120  # senders revoke within this; group managers any time

@@ -87,4 +87,5 @@ class AuthApi(ApiModule):
         for session in self.ctx.delivery.sessions_of(user_id):
             if session.platform_id == platform_id:
                 self.ctx.delivery.kick(session, FORCED_LOGOUT_REASON)
+        self.ctx.delivery.revoke_everywhere(user_id, platform_id, before)
         return None

@@ -31,6 +31,7 @@ from oimws.admin.ops import NodeStatus, OpsApi
 from oimws.admin.user_api import UserApi
 from oimws.admin.validation import args_error
 from oimws.context import AppContext
+from oimws.demo.routes import add_demo_routes
 from oimws.objects import ObjectStore
 from oimws.protocol.errors import ApiError, ErrCode
 from oimws.store import StoreError
@@ -98,6 +99,8 @@ class AdminServer:
                 app.router.add_post(endpoint.path, self._route(module, endpoint))
         for module in [*modules, OpsApi(ctx, status, build_document(all_endpoints()))]:
             module.add_raw_routes(app.router)
+        if ctx.config.demo_page:
+            add_demo_routes(app, ctx, registration_enabled=ctx.config.demo)
         self.app = app
 
     async def start(self) -> int:

@@ -15,6 +15,8 @@ from typing import Protocol
 FrameReceiver = Callable[[list[str], bytes], None]
 # A node's handler for a kick another node asked for: (user ID, platform ID).
 KickReceiver = Callable[[str, int], None]
+# A node's handler for a forced logout on another node: (user ID, platform ID, before ms).
+RevocationReceiver = Callable[[str, int, int], None]
 
 
 class ClusterLink(Protocol):
@@ -37,3 +39,10 @@ class ClusterLink(Protocol):
 
     def on_kick(self, receiver: KickReceiver) -> None:
         """Who handles kicks other nodes ask this one for."""
+
+    def broadcast_revocation(self, user_id: str, platform_id: int, before_ms: int) -> None:
+        """Tell every other node that the user's tokens for the platform issued before
+        ``before_ms`` are revoked (a forced logout)."""
+
+    def on_revocation(self, receiver: RevocationReceiver) -> None:
+        """Who handles forced logouts made on other nodes."""

@@ -23,12 +23,13 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from oimws.delivery.cluster import FrameReceiver, KickReceiver
+from oimws.delivery.cluster import FrameReceiver, KickReceiver, RevocationReceiver
 
 log = logging.getLogger("oimws.cluster")
 
 PREFIX = "oimws"
 PRESENCE_CHANNEL = f"{PREFIX}:presence"
+REVOCATION_CHANNEL = f"{PREFIX}:revocations"
 HEARTBEAT_SECONDS = 5.0
 ALIVE_SECONDS = 15
 RETRY_SECONDS = 1.0
@@ -81,6 +82,7 @@ class RedisLink:
         self._tasks: list[asyncio.Task[None]] = []
         self._on_frame: FrameReceiver | None = None
         self._on_kick: KickReceiver | None = None
+        self._on_revocation: RevocationReceiver | None = None
         self.connected = False
 
     def on_frame(self, receiver: FrameReceiver) -> None:
@@ -88,6 +90,9 @@ class RedisLink:
 
     def on_kick(self, receiver: KickReceiver) -> None:
         self._on_kick = receiver
+
+    def on_revocation(self, receiver: RevocationReceiver) -> None:
+        self._on_revocation = receiver
 
     # lifecycle
     async def start(self) -> None:
@@ -173,6 +178,11 @@ class RedisLink:
                 self._publish(_control_channel(node), orjson.dumps(
                     {"kick": user_id, "platform": platform_id}))
 
+    def broadcast_revocation(self, user_id: str, platform_id: int, before_ms: int) -> None:
+        self._publish(REVOCATION_CHANNEL, orjson.dumps({
+            "node": self.node_id, "user": user_id, "platform": platform_id,
+            "before": before_ms}))
+
     def _publish(self, channel: str, payload: bytes) -> None:
         self._outbox.put_nowait(lambda: self._redis.publish(channel, payload))
 
@@ -233,7 +243,8 @@ class RedisLink:
         while True:
             pubsub = self._redis.pubsub()
             try:
-                await pubsub.subscribe(PRESENCE_CHANNEL, _deliver_channel(self.node_id),
+                await pubsub.subscribe(PRESENCE_CHANNEL, REVOCATION_CHANNEL,
+                                       _deliver_channel(self.node_id),
                                        _control_channel(self.node_id))
                 if not self.connected:
                     await self._register()  # back after an outage: start over
@@ -260,6 +271,11 @@ class RedisLink:
                 header, _, frame = data.partition(b"\n")
                 if self._on_frame is not None:
                     self._on_frame(orjson.loads(header), frame)
+            elif channel == REVOCATION_CHANNEL:
+                order = orjson.loads(data)
+                if order["node"] != self.node_id and self._on_revocation is not None:
+                    self._on_revocation(order["user"], int(order["platform"]),
+                                        int(order["before"]))
             elif channel == _control_channel(self.node_id):
                 order = orjson.loads(data)
                 if self._on_kick is not None:

@@ -10,14 +10,15 @@ listeners (``on_presence_change``); status subscriptions of a session end with i
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from picows import WSCloseCode
 
 from oimws import metrics
-from oimws._speedups.fanout import send_to_all
+from oimws._speedups.fanout import FrameBatcher, batcher_for
 from oimws.delivery.cluster import ClusterLink
 from oimws.delivery.presence import PresenceChange, PresenceListener, StatusWatchers
 from oimws.protocol import events
@@ -27,6 +28,15 @@ from oimws.session import Session
 log = logging.getLogger("oimws.delivery")
 
 CLOSE_POLICY_VIOLATION = 1008
+
+
+def current_batcher() -> FrameBatcher:
+    """The running loop's write batcher (one per loop: the transport writes through it too,
+    which keeps every socket's frames in order); without a loop, one that writes at once."""
+    try:
+        return batcher_for(asyncio.get_running_loop())
+    except RuntimeError:
+        return FrameBatcher()
 
 
 def _drop_slow_consumer(transport: Any) -> None:
@@ -45,6 +55,7 @@ class SessionRegistry:
         self._presence_listeners: list[PresenceListener] = []
         self.status_watchers = StatusWatchers()
         self._cluster: ClusterLink | None = None
+        self._revocation_listeners: list[Callable[[str, int, int], None]] = []
 
     def join_cluster(self, link: ClusterLink) -> None:
         """Deliver to users on other nodes through ``link`` too, and take their deliveries
@@ -52,6 +63,22 @@ class SessionRegistry:
         self._cluster = link
         link.on_frame(self.deliver_local)
         link.on_kick(self._kick_for_other_node)
+        link.on_revocation(self._revoked_on_other_node)
+
+    def on_remote_revocation(self, listener: Callable[[str, int, int], None]) -> None:
+        """Call ``listener(user, platform, before_ms)`` for forced logouts made on other
+        nodes (the token service must refuse those tokens here too)."""
+        self._revocation_listeners.append(listener)
+
+    def revoke_everywhere(self, user_id: str, platform_id: int, before_ms: int) -> None:
+        """A forced logout made here: the other nodes revoke and kick as well."""
+        if self._cluster is not None:
+            self._cluster.broadcast_revocation(user_id, platform_id, before_ms)
+
+    def _revoked_on_other_node(self, user_id: str, platform_id: int, before_ms: int) -> None:
+        for listener in self._revocation_listeners:
+            listener(user_id, platform_id, before_ms)
+        self._kick_for_other_node(user_id, platform_id)
 
     def presence_snapshot(self) -> dict[str, tuple[int, ...]]:
         """Every local user's platforms (what this node registers in the cluster)."""
@@ -163,8 +190,9 @@ class SessionRegistry:
             self.send_to_sessions(sessions, self._codec.encode_push(event, data))
 
     def send_to_sessions(self, sessions: list[Session], frame: bytes) -> None:
-        """Write one frame to many sessions: picows sockets through the compiled loop, any
-        other kind of connection (one without a picows transport) through its own send."""
+        """Write one frame to many sessions: picows sockets through the compiled per-tick
+        batcher (every frame a socket gets in one loop tick leaves in one write), any other
+        kind of connection (one without a picows transport) through its own send."""
         metrics.pushed(len(sessions))
         transports = []
         for session in sessions:
@@ -173,10 +201,9 @@ class SessionRegistry:
                 session.send(frame)
             else:
                 transports.append(transport)
-        if not transports:
-            return
-        for transport in send_to_all(transports, frame, self._write_buffer_limit):
-            _drop_slow_consumer(transport)
+        if transports:
+            current_batcher().queue_all(transports, frame, self._write_buffer_limit,
+                                        _drop_slow_consumer)
 
     def kick(self, session: Session, reason: str) -> None:
         """Tell a displaced session it was kicked (the client then closes) and close it."""

@@ -21,6 +21,7 @@ from picows import (
 )
 
 from oimws import metrics
+from oimws._speedups.fanout import batcher_for
 from oimws.config import Config
 from oimws.delivery import SessionRegistry
 from oimws.dispatch import Dispatcher
@@ -88,7 +89,8 @@ class ClientConnection(WSListener):
         transport = self._transport
         if transport is None or transport.is_close_frame_sent or transport.is_disconnected:
             return
-        transport.send(WSMsgType.TEXT, frame)
+        # behind any frames the fan-out queued for this socket in this tick
+        batcher_for(asyncio.get_running_loop()).send_now(transport, frame)
         if (transport.underlying_transport.get_write_buffer_size()
                 > self._gateway.config.write_buffer_limit):
             metrics.slow_consumers_dropped()

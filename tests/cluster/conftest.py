@@ -16,11 +16,6 @@ from oimws.devcluster import LocalCluster
 from tests.support.postgres import PostgresServer
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin("tests.support.postgres"):
-        config.pluginmanager.import_plugin("tests.support.postgres")
-
-
 def _post(url: str, body: dict[str, Any], token: str = "") -> Any:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"operationID": "cluster-test",

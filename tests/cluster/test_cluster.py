@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import urllib.error
 import urllib.request
 
@@ -200,3 +201,32 @@ async def test_redis_restart(cluster_factory):
     for client in (ann, ben):
         await client.close()
 
+
+
+async def test_force_logout_reaches_every_node(cluster_factory):
+    cluster = cluster_factory(2)
+    admin = ClusterAdmin(cluster)
+    admin.register("liz")
+    token = admin.token("liz")
+    liz = await JssdkClient.connect(cluster.nodes[1].ws_url, "liz", token, WEB)
+    await liz.login()
+    kicked = liz.wait_event("OnKickedOffline", 15)
+    request = urllib.request.Request(
+        f"{cluster.nodes[0].api_url}/auth/force_logout",
+        json.dumps({"userID": "liz", "platformID": WEB}).encode(),
+        {"token": admin.admin_token(), "operationID": "fl"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert json.load(reply)["errCode"] == 0
+    await kicked
+    # the other node refuses the revoked token from now on
+    for _ in range(50):
+        try:
+            await JssdkClient.connect(cluster.nodes[1].ws_url, "liz", token, WEB)
+        except Exception:  # the upgrade is refused with 401
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("node1 still accepts a token revoked on node0")
+    fresh = await JssdkClient.connect(cluster.nodes[1].ws_url, "liz", admin.token("liz"), WEB)
+    await fresh.login()
+    await fresh.close()

@@ -41,11 +41,6 @@ if str(REPO_ROOT) not in sys.path:  # so ``tests.support`` imports however pytes
 from tests.support.server import RunningServer  # noqa: E402
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin("tests.support.fixtures"):
-        config.pluginmanager.import_plugin("tests.support.fixtures")
-
-
 def _installed_sdk_version() -> str | None:
     manifest = E2E_DIR / "node_modules" / SDK_PACKAGE / "package.json"
     try:

@@ -108,7 +108,8 @@ def test_openapi_documents_every_route_the_server_has():
                 routes.add((path.replace("{key:[0-9a-f]{32}/.+}", "{key}"), route.method))
     documented = {(path, method.upper()) for path, item in document["paths"].items()
                   for method in item}
-    assert routes == documented
+    # The sample chat page is no part of the OpenIM API (see tests/browser).
+    assert {r for r in routes if not r[0].startswith("/demo")} == documented
 
 
 def test_openapi_declares_bodies_access_and_the_envelope():

@@ -20,10 +20,6 @@ from tests.store.helpers import RunSql, StoreFactory
 BACKENDS = ("sqlite", "postgres")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin("tests.support.postgres"):
-        config.pluginmanager.import_plugin("tests.support.postgres")
-
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
