@@ -74,7 +74,7 @@ test: build $(E2E_DIR)/node_modules/.package-lock.json
 	$(PY) -m pytest tests
 
 lint: build
-	$(VENV)/bin/ruff check oimws tests benchmarks
+	$(VENV)/bin/ruff check oimws tests benchmarks examples
 	$(VENV)/bin/mypy
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cython-lint oimws/_speedups
 

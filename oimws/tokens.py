@@ -48,6 +48,11 @@ class TokenService:
 
     def issue(self, user_id: str, platform_id: int, expire_seconds: int | None = None) -> str:
         now = time.time()
+        # Issued strictly after any forced logout of this user and platform, even one in
+        # the same millisecond, so that it is never taken for a revoked token.
+        watermark_ms = self._revoked_before.get((user_id, platform_id))
+        if watermark_ms is not None and now * 1000 <= watermark_ms:
+            now = (watermark_ms + 1) / 1000
         whole = int(now)
         lifetime = self.expire_seconds if expire_seconds is None else expire_seconds
         claims = {
@@ -62,7 +67,7 @@ class TokenService:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
     def revoke(self, user_id: str, platform_id: int, before_ms: int) -> None:
-        """Refuse from now on every token of this user and platform issued before
+        """Refuse from now on every token of this user and platform issued at or before
         ``before_ms`` (a later watermark replaces an earlier one, never the reverse)."""
         key = (user_id, platform_id)
         self._revoked_before[key] = max(before_ms, self._revoked_before.get(key, 0))
@@ -74,7 +79,7 @@ class TokenService:
     def _check_not_revoked(self, claims: TokenClaims) -> None:
         before_ms = self._revoked_before.get((claims.user_id, claims.platform_id))
         # A token without iat cannot show it is newer than the logout: refused too.
-        if before_ms is not None and claims.issued_at_ms < before_ms:
+        if before_ms is not None and claims.issued_at_ms <= before_ms:
             raise TokenError(ErrCode.TOKEN_KICKED,
                              "token was revoked by a forced logout; get a new one")
 

@@ -57,15 +57,28 @@ def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) 
     }
 
 
-async def conversation_items(
-    ctx: AppContext, records: Iterable[ConversationRecord]
-) -> list[dict[str, Any]]:
-    records = list(records)
-    users = await ctx.store.get_users([r.user_id for r in records if r.user_id])
-    groups = await ctx.store.get_groups([r.group_id for r in records if r.group_id])
-    items = []
-    for record in records:
-        user, group = users.get(record.user_id), groups.get(record.group_id)
+class _Lookups:
+    """Who and what conversation items show, fetched once per batch of items (one push
+    flush covers every member of a group: the group is looked up once, not per member)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self.users: dict[str, Any] = {}
+        self.groups: dict[str, Any] = {}
+        self.members: dict[str, set[str]] = {}
+
+    async def load(self, records: list[ConversationRecord]) -> None:
+        store = self._ctx.store
+        user_ids = {r.user_id for r in records if r.user_id} - self.users.keys()
+        self.users.update(await store.get_users(list(user_ids)))
+        group_ids = {r.group_id for r in records if r.group_id} - self.groups.keys()
+        if group_ids:
+            self.groups.update(await store.get_groups(list(group_ids)))
+            for group_id in group_ids:
+                self.members[group_id] = set(await store.get_member_ids(group_id))
+
+    def item(self, record: ConversationRecord) -> dict[str, Any]:
+        user, group = self.users.get(record.user_id), self.groups.get(record.group_id)
         if user is not None:
             shown = {"nickname": user.nickname, "faceURL": user.face_url}
         elif group is not None:
@@ -74,15 +87,26 @@ async def conversation_items(
             shown = None
         item = conversation_item(record, shown)
         if group is not None:
-            item["isNotInGroup"] = not await ctx.store.get_members(group.group_id,
-                                                                   [record.owner_id])
-        items.append(item)
-    return items
+            item["isNotInGroup"] = record.owner_id not in self.members[group.group_id]
+        return item
+
+
+async def conversation_items(
+    ctx: AppContext, records: Iterable[ConversationRecord], lookups: _Lookups | None = None
+) -> list[dict[str, Any]]:
+    records = list(records)
+    lookups = lookups or _Lookups(ctx)
+    await lookups.load(records)
+    return [lookups.item(record) for record in records]
+
+
+def unread_total(conversations: Iterable[ConversationRecord]) -> int:
+    """What OnTotalUnreadMessageCountChanged reports: conversations with recvMsgOpt 0."""
+    return sum(c.unread_count for c in conversations if c.recv_msg_opt == RECV_OPT_NORMAL)
 
 
 async def total_unread(ctx: AppContext, owner_id: str) -> int:
-    conversations = await ctx.store.get_conversations(owner_id)
-    return sum(c.unread_count for c in conversations if c.recv_msg_opt == RECV_OPT_NORMAL)
+    return unread_total(await ctx.store.get_conversations(owner_id))
 
 
 # pushes -------------------------------------------------------------------------------------
@@ -108,22 +132,22 @@ async def push_conversation_updates(
 
 
 async def _push_pending(ctx: AppContext, pending: Pending) -> None:
+    lookups = _Lookups(ctx)
     for owner, changed in pending.items():
         if not ctx.delivery.is_online(owner):
             continue
-        new_items: list[dict[str, Any]] = []
-        changed_items: list[dict[str, Any]] = []
-        for conversation_id, is_new in changed.items():
-            record = await ctx.store.get_conversation(owner, conversation_id)
-            if record is None or record.is_hidden:
-                continue
-            [item] = await conversation_items(ctx, [record])
-            (new_items if is_new else changed_items).append(item)
+        # One read of the owner's list gives both the changed items and the new total.
+        conversations = await ctx.store.get_conversations(owner)
+        by_id = {c.conversation_id: c for c in conversations}
+        records = [by_id[c] for c in changed if c in by_id]
+        items = await conversation_items(ctx, records, lookups)
+        new_items = [i for i in items if changed[i["conversationID"]]]
+        changed_items = [i for i in items if not changed[i["conversationID"]]]
         if new_items:
             ctx.delivery.push([owner], events.ON_NEW_CONVERSATION, new_items)
         if changed_items:
             ctx.delivery.push([owner], events.ON_CONVERSATION_CHANGED, changed_items)
-        ctx.delivery.push([owner], events.ON_TOTAL_UNREAD_CHANGED, await total_unread(ctx, owner))
+        ctx.delivery.push([owner], events.ON_TOTAL_UNREAD_CHANGED, unread_total(conversations))
 
 
 # membership ---------------------------------------------------------------------------------
