@@ -44,7 +44,9 @@ def _drop_slow_consumer(transport: Any) -> None:
     log.warning("socket %s fell behind its write buffer bound; disconnecting",
                 transport.underlying_transport.get_extra_info("peername"))
     transport.send_close(WSCloseCode.POLICY_VIOLATION, b"slow consumer")
-    transport.disconnect()
+    # Not graceful: a graceful close waits for the backlog to drain, which a peer that
+    # stopped reading never lets happen (the socket, its backlog and its session would stay).
+    transport.disconnect(graceful=False)
 
 
 class SessionRegistry:
