@@ -48,6 +48,10 @@ class Config:
     # idle_timeout; picows allows at most one ping interval of waiting for the pong.
     idle_timeout: float = 56.0
     handshake_timeout: float = 10.0
+    # Requests one connection may send: this many a second on average, request_burst at once
+    # (beyond: each request is answered with 1601 until the budget refills)
+    request_rate: float = 200.0
+    request_burst: int = 400
 
     # Store
     sqlite_synchronous: str = "FULL"
@@ -199,7 +203,7 @@ def _validate(config: Config) -> None:
         port = getattr(config, name)
         if not 0 <= port <= 65535:
             raise ConfigError(f"setting {name!r}: {port} is not a TCP port")
-    for name in ("max_message_size", "max_connections", "write_buffer_limit"):
+    for name in ("max_message_size", "max_connections", "write_buffer_limit", "request_burst"):
         if getattr(config, name) <= 0:
             raise ConfigError(f"setting {name!r} must be positive")
     if config.log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
@@ -208,6 +212,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting 'sqlite_synchronous' must be OFF, NORMAL, FULL or EXTRA")
     if not config.ping_interval < config.idle_timeout <= 2 * config.ping_interval:
         raise ConfigError("setting 'idle_timeout' must be above ping_interval and at most twice it")
+    if not config.request_rate > 0:
+        raise ConfigError("setting 'request_rate' must be positive")
     if config.workers < 1:
         raise ConfigError("setting 'workers' must be at least 1")
     if config.workers > 1 and not config.redis_url:

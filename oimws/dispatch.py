@@ -105,6 +105,13 @@ class Dispatcher:
             logs.close_scope(scope)
 
     def _handle(self, session: Session, request: Request) -> None:
+        if not session.budget.take():
+            # Answered, not disconnected: the client learns to slow down, others are unaffected.
+            self._reply_error(session, request.func_name, request.operation_id,
+                              ErrCode.CONN_OVER_MAX_NUM_LIMIT,
+                              f"too many requests on this connection (at most "
+                              f"{self._ctx.config.request_rate:g} a second); try again shortly")
+            return
         spec = self._functions.get(request.func_name)
         if spec is None:
             self._reply_error(session, request.func_name, request.operation_id,

@@ -7,6 +7,7 @@ that, never the socket itself.
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any, Protocol
 
 _connection_ids = itertools.count(1)
@@ -25,15 +26,42 @@ class Connection(Protocol):
         connection of another kind (then ``send_frame`` is used)."""
 
 
-class Session:
-    __slots__ = ("conn_id", "connection", "logged_in", "platform_id", "user_id")
+class RequestBudget:
+    """A token bucket: ``rate`` requests a second on average, ``burst`` at once."""
 
-    def __init__(self, user_id: str, platform_id: int, connection: Connection) -> None:
+    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+
+    def take(self) -> bool:
+        """Spend one request; False when the connection is over its budget."""
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+UNLIMITED = RequestBudget(float("inf"), 1)
+
+
+class Session:
+    __slots__ = ("budget", "conn_id", "connection", "logged_in", "platform_id", "user_id")
+
+    def __init__(self, user_id: str, platform_id: int, connection: Connection,
+                 budget: RequestBudget = UNLIMITED) -> None:
         self.conn_id = next(_connection_ids)
         self.user_id = user_id
         self.platform_id = platform_id
         self.connection = connection
         self.logged_in = False
+        self.budget = budget  # requests this connection may send (see Config.request_rate)
 
     def send(self, frame: bytes) -> None:
         self.connection.send_frame(frame)

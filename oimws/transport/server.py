@@ -26,7 +26,7 @@ from oimws.config import Config
 from oimws.delivery import SessionRegistry
 from oimws.dispatch import Dispatcher
 from oimws.protocol.errors import ErrCode
-from oimws.session import Session
+from oimws.session import RequestBudget, Session
 from oimws.tokens import TokenService
 from oimws.transport.upgrade import ConnectRequest, UpgradeRefused, admit
 
@@ -54,7 +54,9 @@ class ClientConnection(WSListener):
     # picows callbacks
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._transport = transport
-        self.session = Session(self._connect.user_id, self._connect.platform_id, self)
+        config = self._gateway.config
+        self.session = Session(self._connect.user_id, self._connect.platform_id, self,
+                               RequestBudget(config.request_rate, config.request_burst))
         self._gateway.connection_opened(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:

@@ -26,29 +26,35 @@ def test_openim_shaped_token_from_elsewhere_is_accepted():
     assert tokens.verify_for(token, "bob", 1).user_id == "bob"
 
 
+def _in(seconds: int) -> int:
+    return int(time.time()) + seconds
+
+
+# Each token is made when its test runs (a token made at collection could expire, or become
+# valid, before a long suite reaches it).
 @pytest.mark.parametrize(
-    ("token", "code"),
+    ("make_token", "code"),
     [
-        ("", ErrCode.TOKEN_NOT_EXIST),
-        ("garbage", ErrCode.TOKEN_MALFORMED),
-        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) - 60}),
+        (lambda: "", ErrCode.TOKEN_NOT_EXIST),
+        (lambda: "garbage", ErrCode.TOKEN_MALFORMED),
+        (lambda: craft({"UserID": "a", "PlatformID": 5, "exp": _in(-60)}),
          ErrCode.TOKEN_EXPIRED),
-        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) + 600,
-                "nbf": int(time.time()) + 300}), ErrCode.TOKEN_NOT_VALID_YET),
-        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) + 3600}, "other"),
+        (lambda: craft({"UserID": "a", "PlatformID": 5, "exp": _in(600), "nbf": _in(300)}),
+         ErrCode.TOKEN_NOT_VALID_YET),
+        (lambda: craft({"UserID": "a", "PlatformID": 5, "exp": _in(3600)}, "other"),
          ErrCode.TOKEN_INVALID),
-        (craft({"UserID": "a", "PlatformID": 5, "exp": int(time.time()) + 3600}, None, "none"),
+        (lambda: craft({"UserID": "a", "PlatformID": 5, "exp": _in(3600)}, None, "none"),
          ErrCode.TOKEN_INVALID),
-        (craft({"UserID": "a", "exp": int(time.time()) + 3600}), ErrCode.TOKEN_UNKNOWN),
-        (craft({"UserID": 7, "PlatformID": 5, "exp": int(time.time()) + 3600}),
+        (lambda: craft({"UserID": "a", "exp": _in(3600)}), ErrCode.TOKEN_UNKNOWN),
+        (lambda: craft({"UserID": 7, "PlatformID": 5, "exp": _in(3600)}),
          ErrCode.TOKEN_MALFORMED),
     ],
     ids=["empty", "garbage", "expired", "not-yet-valid", "forged", "alg-none", "no-platform",
          "non-string-user"],
 )
-def test_refusals_carry_openim_codes(token: str, code: ErrCode):
+def test_refusals_carry_openim_codes(make_token, code: ErrCode):
     with pytest.raises(TokenError) as raised:
-        tokens.verify(token)
+        tokens.verify(make_token())
     assert raised.value.code == code
 
 
