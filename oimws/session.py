@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 _connection_ids = itertools.count(1)
@@ -29,17 +30,19 @@ class Connection(Protocol):
 class RequestBudget:
     """A token bucket: ``rate`` requests a second on average, ``burst`` at once."""
 
-    __slots__ = ("_burst", "_rate", "_stamp", "_tokens")
+    __slots__ = ("_burst", "_clock", "_rate", "_stamp", "_tokens")
 
-    def __init__(self, rate: float, burst: int) -> None:
+    def __init__(self, rate: float, burst: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._rate = rate
         self._burst = float(burst)
         self._tokens = float(burst)
-        self._stamp = time.monotonic()
+        self._clock = clock
+        self._stamp = clock()
 
     def take(self) -> bool:
         """Spend one request; False when the connection is over its budget."""
-        now = time.monotonic()
+        now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
         self._stamp = now
         if self._tokens < 1.0:
