@@ -19,16 +19,18 @@ from oimws.store.friends import (
     FriendStore,
 )
 from oimws.store.postgres.engine import OrderKey, Params, PostgresEngine, insert_new, upsert
+from oimws.store.queries import (
+    BLACK_ORDER,
+    BLACK_SELECT,
+    FRIEND_ORDER,
+    FRIEND_SELECT,
+    REQUEST_ORDER,
+    REQUEST_SELECT,
+)
 from oimws.store.rows import BLACK_FIELDS, FRIEND_FIELDS, FRIEND_REQUEST_FIELDS, friend_record
 from oimws.store.schema import Schema
 from oimws.util.clock import now_ms
 
-_FRIEND_SELECT = f"SELECT {', '.join(FRIEND_FIELDS)} FROM friends"
-_FRIEND_ORDER = " ORDER BY is_pinned DESC, create_time, friend_user_id"
-_REQUEST_SELECT = f"SELECT {', '.join(FRIEND_REQUEST_FIELDS)} FROM friend_requests"
-_REQUEST_ORDER = " ORDER BY create_time DESC"
-_BLACK_SELECT = f"SELECT {', '.join(BLACK_FIELDS)} FROM blacks"
-_BLACK_ORDER = " ORDER BY create_time, block_user_id"
 _REQUEST_KEY = ("from_user_id", "to_user_id")
 
 
@@ -63,7 +65,7 @@ async def _select_friends(
     p = Params(owner_user_id)
     among = "" if friend_user_ids is None else f" AND friend_user_id = ANY({p(friend_user_ids)})"
     rows = await conn.fetch(
-        f"{_FRIEND_SELECT} WHERE owner_user_id = $1{among}{_FRIEND_ORDER}"
+        f"{FRIEND_SELECT} WHERE owner_user_id = $1{among}{FRIEND_ORDER}"
         f"{' FOR UPDATE' if lock else ''}", *p.values)
     return [friend_record(row) for row in rows]
 
@@ -120,17 +122,17 @@ class PostgresFriends(PostgresEngine, FriendStore):
     async def get_friend_request(
         self, from_user_id: str, to_user_id: str
     ) -> FriendRequestRecord | None:
-        row = await self._fetchrow(f"{_REQUEST_SELECT} WHERE from_user_id = $1"
+        row = await self._fetchrow(f"{REQUEST_SELECT} WHERE from_user_id = $1"
                                    " AND to_user_id = $2", from_user_id, to_user_id)
         return FriendRequestRecord(*row) if row else None
 
     async def get_friend_requests_to(self, user_id: str) -> list[FriendRequestRecord]:
-        rows = await self._fetch(f"{_REQUEST_SELECT} WHERE to_user_id = $1{_REQUEST_ORDER}",
+        rows = await self._fetch(f"{REQUEST_SELECT} WHERE to_user_id = $1{REQUEST_ORDER}",
                                  user_id)
         return [FriendRequestRecord(*row) for row in rows]
 
     async def get_friend_requests_from(self, user_id: str) -> list[FriendRequestRecord]:
-        rows = await self._fetch(f"{_REQUEST_SELECT} WHERE from_user_id = $1{_REQUEST_ORDER}",
+        rows = await self._fetch(f"{REQUEST_SELECT} WHERE from_user_id = $1{REQUEST_ORDER}",
                                  user_id)
         return [FriendRequestRecord(*row) for row in rows]
 
@@ -186,12 +188,12 @@ class PostgresFriends(PostgresEngine, FriendStore):
         self, owner_user_id: str, offset: int, count: int
     ) -> list[FriendRecord]:
         rows = await self._fetch(
-            f"{_FRIEND_SELECT} WHERE owner_user_id = $1{_FRIEND_ORDER} LIMIT $2 OFFSET $3",
+            f"{FRIEND_SELECT} WHERE owner_user_id = $1{FRIEND_ORDER} LIMIT $2 OFFSET $3",
             owner_user_id, count, offset)
         return [friend_record(row) for row in rows]
 
     async def get_friend_entries_of(self, friend_user_id: str) -> list[FriendRecord]:
-        rows = await self._fetch(f"{_FRIEND_SELECT} WHERE friend_user_id = $1", friend_user_id)
+        rows = await self._fetch(f"{FRIEND_SELECT} WHERE friend_user_id = $1", friend_user_id)
         return [friend_record(row) for row in rows]
 
     async def update_friends(
@@ -255,12 +257,12 @@ class PostgresFriends(PostgresEngine, FriendStore):
         self, owner_user_id: str, block_user_ids: Sequence[str] | None = None
     ) -> list[BlackRecord]:
         if block_user_ids is None:
-            rows = await self._fetch(f"{_BLACK_SELECT} WHERE owner_user_id = $1{_BLACK_ORDER}",
+            rows = await self._fetch(f"{BLACK_SELECT} WHERE owner_user_id = $1{BLACK_ORDER}",
                                      owner_user_id)
         elif not block_user_ids:
             return []
         else:
             rows = await self._fetch(
-                f"{_BLACK_SELECT} WHERE owner_user_id = $1 AND block_user_id = ANY($2)"
-                f"{_BLACK_ORDER}", owner_user_id, list(block_user_ids))
+                f"{BLACK_SELECT} WHERE owner_user_id = $1 AND block_user_id = ANY($2)"
+                f"{BLACK_ORDER}", owner_user_id, list(block_user_ids))
         return [BlackRecord(*row) for row in rows]

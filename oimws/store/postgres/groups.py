@@ -26,6 +26,12 @@ from oimws.store.postgres.engine import (
     insert_new,
     upsert,
 )
+from oimws.store.queries import (
+    APPLICATION_SELECT,
+    GROUP_SELECT,
+    MEMBER_ORDER,
+    MEMBER_SELECT,
+)
 from oimws.store.rows import (
     APPLICATION_FIELDS,
     GROUP_FIELDS,
@@ -37,14 +43,7 @@ from oimws.store.rows import (
 from oimws.store.schema import Schema
 from oimws.util.clock import now_ms
 
-_GROUP_SELECT = (
-    f"SELECT {', '.join('g.' + name for name in GROUP_FIELDS)},"
-    " (SELECT count(*) FROM group_members m WHERE m.group_id = g.group_id) FROM groups g"
-)
-_MEMBER_SELECT = f"SELECT {', '.join(MEMBER_FIELDS)} FROM group_members"
-_MEMBER_ORDER = " ORDER BY role_level DESC, join_time, user_id"
 _MEMBER_KEY = ("group_id", "user_id")
-_APPLICATION_SELECT = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM group_applications"
 
 
 def _group(group_id: str) -> OrderKey:
@@ -123,7 +122,7 @@ class PostgresGroups(PostgresEngine, GroupStore):
     async def get_groups(self, group_ids: Sequence[str]) -> dict[str, GroupRecord]:
         if not group_ids:
             return {}
-        rows = await self._fetch(f"{_GROUP_SELECT} WHERE g.group_id = ANY($1)",
+        rows = await self._fetch(f"{GROUP_SELECT} WHERE g.group_id = ANY($1)",
                                  list(group_ids))
         return {row[0]: GroupRecord(*row) for row in rows}
 
@@ -137,7 +136,7 @@ class PostgresGroups(PostgresEngine, GroupStore):
 
     async def get_joined_groups(self, user_id: str) -> list[GroupRecord]:
         rows = await self._fetch(
-            f"{_GROUP_SELECT} JOIN group_members j ON j.group_id = g.group_id"
+            f"{GROUP_SELECT} JOIN group_members j ON j.group_id = g.group_id"
             " WHERE j.user_id = $1 AND g.status <> $2 ORDER BY j.join_time",
             user_id, GROUP_STATUS_DISMISSED)
         return [GroupRecord(*row) for row in rows]
@@ -146,13 +145,13 @@ class PostgresGroups(PostgresEngine, GroupStore):
         self, group_id: str, user_ids: Sequence[str] | None = None
     ) -> list[MemberRecord]:
         if user_ids is None:
-            rows = await self._fetch(f"{_MEMBER_SELECT} WHERE group_id = $1{_MEMBER_ORDER}",
+            rows = await self._fetch(f"{MEMBER_SELECT} WHERE group_id = $1{MEMBER_ORDER}",
                                      group_id)
         elif not user_ids:
             return []
         else:
             rows = await self._fetch(
-                f"{_MEMBER_SELECT} WHERE group_id = $1 AND user_id = ANY($2){_MEMBER_ORDER}",
+                f"{MEMBER_SELECT} WHERE group_id = $1 AND user_id = ANY($2){MEMBER_ORDER}",
                 group_id, list(user_ids))
         return [MemberRecord(*row) for row in rows]
 
@@ -213,7 +212,7 @@ class PostgresGroups(PostgresEngine, GroupStore):
     async def get_application(
         self, group_id: str, user_id: str
     ) -> GroupApplicationRecord | None:
-        row = await self._fetchrow(f"{_APPLICATION_SELECT} WHERE group_id = $1"
+        row = await self._fetchrow(f"{APPLICATION_SELECT} WHERE group_id = $1"
                                    " AND user_id = $2", group_id, user_id)
         return GroupApplicationRecord(*row) if row else None
 
@@ -247,11 +246,11 @@ class PostgresGroups(PostgresEngine, GroupStore):
         if not group_ids:
             return []
         rows = await self._fetch(
-            f"{_APPLICATION_SELECT} WHERE group_id = ANY($1) ORDER BY req_time DESC",
+            f"{APPLICATION_SELECT} WHERE group_id = ANY($1) ORDER BY req_time DESC",
             list(group_ids))
         return [GroupApplicationRecord(*row) for row in rows]
 
     async def get_applications_of(self, user_id: str) -> list[GroupApplicationRecord]:
         rows = await self._fetch(
-            f"{_APPLICATION_SELECT} WHERE user_id = $1 ORDER BY req_time DESC", user_id)
+            f"{APPLICATION_SELECT} WHERE user_id = $1 ORDER BY req_time DESC", user_id)
         return [GroupApplicationRecord(*row) for row in rows]

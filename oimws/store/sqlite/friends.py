@@ -17,17 +17,18 @@ from oimws.store.friends import (
     FriendRequestRecord,
     FriendStore,
 )
-from oimws.store.rows import BLACK_FIELDS, FRIEND_FIELDS, FRIEND_REQUEST_FIELDS, friend_record
+from oimws.store.queries import (
+    BLACK_ORDER,
+    BLACK_SELECT,
+    FRIEND_ORDER,
+    FRIEND_SELECT,
+    REQUEST_ORDER,
+    REQUEST_SELECT,
+)
+from oimws.store.rows import FRIEND_REQUEST_FIELDS, friend_record
 from oimws.store.schema import Schema
 from oimws.store.sqlite.engine import SqliteEngine
 from oimws.util.clock import now_ms
-
-_FRIEND_SELECT = f"SELECT {', '.join(FRIEND_FIELDS)} FROM friends"
-_FRIEND_ORDER = " ORDER BY is_pinned DESC, create_time, friend_user_id"
-_REQUEST_SELECT = f"SELECT {', '.join(FRIEND_REQUEST_FIELDS)} FROM friend_requests"
-_REQUEST_ORDER = " ORDER BY create_time DESC"
-_BLACK_SELECT = f"SELECT {', '.join(BLACK_FIELDS)} FROM blacks"
-_BLACK_ORDER = " ORDER BY create_time, block_user_id"
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -46,7 +47,7 @@ def _insert(conn: sqlite3.Connection, table: str, record: Any) -> bool:
 def _select_request(
     conn: sqlite3.Connection, from_user_id: str, to_user_id: str
 ) -> FriendRequestRecord | None:
-    row = conn.execute(f"{_REQUEST_SELECT} WHERE from_user_id = ? AND to_user_id = ?",
+    row = conn.execute(f"{REQUEST_SELECT} WHERE from_user_id = ? AND to_user_id = ?",
                        (from_user_id, to_user_id)).fetchone()
     return FriendRequestRecord(*row) if row else None
 
@@ -124,12 +125,12 @@ class SqliteFriends(SqliteEngine, FriendStore):
 
     async def get_friend_requests_to(self, user_id: str) -> list[FriendRequestRecord]:
         rows = self._read().execute(
-            f"{_REQUEST_SELECT} WHERE to_user_id = ?{_REQUEST_ORDER}", (user_id,)).fetchall()
+            f"{REQUEST_SELECT} WHERE to_user_id = ?{REQUEST_ORDER}", (user_id,)).fetchall()
         return [FriendRequestRecord(*row) for row in rows]
 
     async def get_friend_requests_from(self, user_id: str) -> list[FriendRequestRecord]:
         rows = self._read().execute(
-            f"{_REQUEST_SELECT} WHERE from_user_id = ?{_REQUEST_ORDER}", (user_id,)).fetchall()
+            f"{REQUEST_SELECT} WHERE from_user_id = ?{REQUEST_ORDER}", (user_id,)).fetchall()
         return [FriendRequestRecord(*row) for row in rows]
 
     async def accept_friend_request(
@@ -173,25 +174,25 @@ class SqliteFriends(SqliteEngine, FriendStore):
         conn: sqlite3.Connection, owner_user_id: str, friend_user_ids: Sequence[str] | None
     ) -> list[Any]:
         if friend_user_ids is None:
-            return conn.execute(f"{_FRIEND_SELECT} WHERE owner_user_id = ?{_FRIEND_ORDER}",
+            return conn.execute(f"{FRIEND_SELECT} WHERE owner_user_id = ?{FRIEND_ORDER}",
                                 (owner_user_id,)).fetchall()
         if not friend_user_ids:
             return []
         return conn.execute(
-            f"{_FRIEND_SELECT} WHERE owner_user_id = ? AND friend_user_id IN"
-            f" ({_marks(friend_user_ids)}){_FRIEND_ORDER}",
+            f"{FRIEND_SELECT} WHERE owner_user_id = ? AND friend_user_id IN"
+            f" ({_marks(friend_user_ids)}){FRIEND_ORDER}",
             [owner_user_id, *friend_user_ids]).fetchall()
 
     async def get_friend_page(
         self, owner_user_id: str, offset: int, count: int
     ) -> list[FriendRecord]:
         rows = self._read().execute(
-            f"{_FRIEND_SELECT} WHERE owner_user_id = ?{_FRIEND_ORDER} LIMIT ? OFFSET ?",
+            f"{FRIEND_SELECT} WHERE owner_user_id = ?{FRIEND_ORDER} LIMIT ? OFFSET ?",
             (owner_user_id, count, offset)).fetchall()
         return [friend_record(row) for row in rows]
 
     async def get_friend_entries_of(self, friend_user_id: str) -> list[FriendRecord]:
-        rows = self._read().execute(f"{_FRIEND_SELECT} WHERE friend_user_id = ?",
+        rows = self._read().execute(f"{FRIEND_SELECT} WHERE friend_user_id = ?",
                                     (friend_user_id,)).fetchall()
         return [friend_record(row) for row in rows]
 
@@ -238,7 +239,7 @@ class SqliteFriends(SqliteEngine, FriendStore):
 
     async def remove_black(self, owner_user_id: str, block_user_id: str) -> BlackRecord | None:
         def op(conn: sqlite3.Connection) -> BlackRecord | None:
-            row = conn.execute(f"{_BLACK_SELECT} WHERE owner_user_id = ? AND block_user_id = ?",
+            row = conn.execute(f"{BLACK_SELECT} WHERE owner_user_id = ? AND block_user_id = ?",
                                (owner_user_id, block_user_id)).fetchone()
             if row is None:
                 return None
@@ -254,13 +255,13 @@ class SqliteFriends(SqliteEngine, FriendStore):
     ) -> list[BlackRecord]:
         if block_user_ids is None:
             rows = self._read().execute(
-                f"{_BLACK_SELECT} WHERE owner_user_id = ?{_BLACK_ORDER}",
+                f"{BLACK_SELECT} WHERE owner_user_id = ?{BLACK_ORDER}",
                 (owner_user_id,)).fetchall()
         elif not block_user_ids:
             return []
         else:
             rows = self._read().execute(
-                f"{_BLACK_SELECT} WHERE owner_user_id = ? AND block_user_id IN"
-                f" ({_marks(block_user_ids)}){_BLACK_ORDER}",
+                f"{BLACK_SELECT} WHERE owner_user_id = ? AND block_user_id IN"
+                f" ({_marks(block_user_ids)}){BLACK_ORDER}",
                 [owner_user_id, *block_user_ids]).fetchall()
         return [BlackRecord(*row) for row in rows]

@@ -18,6 +18,12 @@ from oimws.store.groups import (
     GroupStore,
     MemberRecord,
 )
+from oimws.store.queries import (
+    APPLICATION_SELECT,
+    GROUP_SELECT,
+    MEMBER_ORDER,
+    MEMBER_SELECT,
+)
 from oimws.store.rows import (
     APPLICATION_FIELDS,
     GROUP_FIELDS,
@@ -29,14 +35,6 @@ from oimws.store.rows import (
 from oimws.store.schema import Schema
 from oimws.store.sqlite.engine import SqliteEngine
 from oimws.util.clock import now_ms
-
-_GROUP_SELECT = (
-    f"SELECT {', '.join('g.' + name for name in GROUP_FIELDS)},"
-    " (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.group_id) FROM groups g"
-)
-_MEMBER_SELECT = f"SELECT {', '.join(MEMBER_FIELDS)} FROM group_members"
-_MEMBER_ORDER = " ORDER BY role_level DESC, join_time, user_id"
-_APPLICATION_SELECT = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM group_applications"
 
 
 def _assignments(record_class: type, changes: Mapping[str, Any], allowed: Sequence[str],
@@ -128,7 +126,7 @@ class SqliteGroups(SqliteEngine, GroupStore):
             return {}
         marks = ",".join("?" * len(group_ids))
         rows = self._read().execute(
-            f"{_GROUP_SELECT} WHERE g.group_id IN ({marks})", list(group_ids)).fetchall()
+            f"{GROUP_SELECT} WHERE g.group_id IN ({marks})", list(group_ids)).fetchall()
         return {row[0]: GroupRecord(*row) for row in rows}
 
     async def update_group(self, group_id: str, changes: Mapping[str, Any]) -> None:
@@ -140,7 +138,7 @@ class SqliteGroups(SqliteEngine, GroupStore):
 
     async def get_joined_groups(self, user_id: str) -> list[GroupRecord]:
         rows = self._read().execute(
-            f"{_GROUP_SELECT} JOIN group_members j ON j.group_id = g.group_id"
+            f"{GROUP_SELECT} JOIN group_members j ON j.group_id = g.group_id"
             " WHERE j.user_id = ? AND g.status != ? ORDER BY j.join_time",
             (user_id, GROUP_STATUS_DISMISSED)).fetchall()
         return [GroupRecord(*row) for row in rows]
@@ -150,13 +148,13 @@ class SqliteGroups(SqliteEngine, GroupStore):
     ) -> list[MemberRecord]:
         if user_ids is None:
             rows = self._read().execute(
-                f"{_MEMBER_SELECT} WHERE group_id = ?{_MEMBER_ORDER}", (group_id,)).fetchall()
+                f"{MEMBER_SELECT} WHERE group_id = ?{MEMBER_ORDER}", (group_id,)).fetchall()
         elif not user_ids:
             return []
         else:
             marks = ",".join("?" * len(user_ids))
             rows = self._read().execute(
-                f"{_MEMBER_SELECT} WHERE group_id = ? AND user_id IN ({marks}){_MEMBER_ORDER}",
+                f"{MEMBER_SELECT} WHERE group_id = ? AND user_id IN ({marks}){MEMBER_ORDER}",
                 [group_id, *user_ids]).fetchall()
         return [MemberRecord(*row) for row in rows]
 
@@ -221,7 +219,7 @@ class SqliteGroups(SqliteEngine, GroupStore):
         self, group_id: str, user_id: str
     ) -> GroupApplicationRecord | None:
         row = self._read().execute(
-            f"{_APPLICATION_SELECT} WHERE group_id = ? AND user_id = ?",
+            f"{APPLICATION_SELECT} WHERE group_id = ? AND user_id = ?",
             (group_id, user_id)).fetchone()
         return GroupApplicationRecord(*row) if row else None
 
@@ -254,12 +252,12 @@ class SqliteGroups(SqliteEngine, GroupStore):
             return []
         marks = ",".join("?" * len(group_ids))
         rows = self._read().execute(
-            f"{_APPLICATION_SELECT} WHERE group_id IN ({marks}) ORDER BY req_time DESC",
+            f"{APPLICATION_SELECT} WHERE group_id IN ({marks}) ORDER BY req_time DESC",
             list(group_ids)).fetchall()
         return [GroupApplicationRecord(*row) for row in rows]
 
     async def get_applications_of(self, user_id: str) -> list[GroupApplicationRecord]:
         rows = self._read().execute(
-            f"{_APPLICATION_SELECT} WHERE user_id = ? ORDER BY req_time DESC",
+            f"{APPLICATION_SELECT} WHERE user_id = ? ORDER BY req_time DESC",
             (user_id,)).fetchall()
         return [GroupApplicationRecord(*row) for row in rows]
