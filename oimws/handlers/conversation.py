@@ -16,19 +16,23 @@ from oimws.protocol.args import Bool, Int, JsonArray, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
 from oimws.store import ConversationRecord
+from oimws.store.messages import counts_towards_total
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
 
 GROUP_PREFIX = "sg_"
 CONVERSATION_ID_PREFIXES = ("si_", GROUP_PREFIX, "sn_")
-RECV_OPT_NORMAL = 0  # 1: not received, 2: received without counting towards the total
 AT_ALL_TAG = "AtAllTag"
 
 
-def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) -> dict[str, Any]:
+def conversation_item(record: ConversationRecord, shown: dict[str, str] | None,
+                      latest_json: str | None = None) -> dict[str, Any]:
     """The client's ``ConversationItem`` for one user's view of a conversation; ``shown`` is
-    the peer's or the group's name and face."""
+    the peer's or the group's name and face; ``latest_json``: the latest message already
+    encoded, when the caller has it."""
     latest = record.latest_msg
+    if latest_json is None:
+        latest_json = orjson.dumps(latest).decode() if latest else ""
     return {
         "conversationID": record.conversation_id,
         "conversationType": record.conversation_type,
@@ -39,7 +43,7 @@ def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) 
         "recvMsgOpt": record.recv_msg_opt,
         "unreadCount": record.unread_count,
         "groupAtType": record.group_at_type,
-        "latestMsg": orjson.dumps(latest).decode() if latest else "",
+        "latestMsg": latest_json,
         "latestMsgSendTime": record.latest_msg_send_time,
         "draftText": record.draft_text,
         "draftTextTime": record.draft_text_time,
@@ -59,13 +63,15 @@ def conversation_item(record: ConversationRecord, shown: dict[str, str] | None) 
 
 class _Lookups:
     """Who and what conversation items show, fetched once per batch of items (one push
-    flush covers every member of a group: the group is looked up once, not per member)."""
+    flush covers every member of a group: the group is looked up once, not per member, and
+    a latest message all of them share is encoded once)."""
 
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
         self.users: dict[str, Any] = {}
         self.groups: dict[str, Any] = {}
         self.members: dict[str, set[str]] = {}
+        self._latest_json: dict[int, tuple[Any, str]] = {}  # id(message) -> (message, JSON)
 
     async def load(self, records: list[ConversationRecord]) -> None:
         store = self._ctx.store
@@ -85,10 +91,22 @@ class _Lookups:
             shown = {"nickname": group.group_name, "faceURL": group.face_url}
         else:
             shown = None
-        item = conversation_item(record, shown)
+        item = conversation_item(record, shown, self._encoded_latest(record))
         if group is not None:
             item["isNotInGroup"] = record.owner_id not in self.members[group.group_id]
         return item
+
+
+    def _encoded_latest(self, record: ConversationRecord) -> str:
+        latest = record.latest_msg
+        if latest is None:
+            return ""
+        # Records of one read share the message object when they show the same one; the
+        # entry keeps it alive, so its id cannot be reused by another message meanwhile.
+        cached = self._latest_json.get(id(latest))
+        if cached is None:
+            cached = self._latest_json[id(latest)] = (latest, orjson.dumps(latest).decode())
+        return cached[1]
 
 
 async def conversation_items(
@@ -100,13 +118,9 @@ async def conversation_items(
     return [lookups.item(record) for record in records]
 
 
-def unread_total(conversations: Iterable[ConversationRecord]) -> int:
-    """What OnTotalUnreadMessageCountChanged reports: conversations with recvMsgOpt 0."""
-    return sum(c.unread_count for c in conversations if c.recv_msg_opt == RECV_OPT_NORMAL)
-
-
 async def total_unread(ctx: AppContext, owner_id: str) -> int:
-    return unread_total(await ctx.store.get_conversations(owner_id))
+    """What OnTotalUnreadMessageCountChanged reports: conversations with recvMsgOpt 0."""
+    return (await ctx.store.get_unread_totals([owner_id]))[owner_id]
 
 
 # pushes -------------------------------------------------------------------------------------
@@ -132,22 +146,43 @@ async def push_conversation_updates(
 
 
 async def _push_pending(ctx: AppContext, pending: Pending) -> None:
+    """One flush's conversation pushes: every owner's changed views and unread total in two
+    store reads, however many owners (a group message changes every member's view), and
+    each distinct frame encoded once (members whose views look the same share it)."""
+    changes = {owner: changed for owner, changed in pending.items()
+               if ctx.delivery.is_online(owner)}
+    if not changes:
+        return
+    conversation_ids = list({c for changed in changes.values() for c in changed})
+    records = await ctx.store.get_conversation_views(list(changes), conversation_ids)
+    # the totals of the rest of each owner's list, plus the views just read
+    totals = await ctx.store.get_unread_totals(list(changes), excluding=conversation_ids)
     lookups = _Lookups(ctx)
-    for owner, changed in pending.items():
-        if not ctx.delivery.is_online(owner):
+    await lookups.load(records)
+    items_by_owner: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for record in records:
+        if counts_towards_total(record):
+            totals[record.owner_id] += record.unread_count
+        is_new = changes[record.owner_id].get(record.conversation_id)
+        # skipped: a conversation that changed for another owner of this flush, and hidden
+        # ones (off the list until their next message)
+        if is_new is None or record.is_hidden:
             continue
-        # One read of the owner's list gives both the changed items and the new total.
-        conversations = await ctx.store.get_conversations(owner)
-        by_id = {c.conversation_id: c for c in conversations}
-        records = [by_id[c] for c in changed if c in by_id]
-        items = await conversation_items(ctx, records, lookups)
-        new_items = [i for i in items if changed[i["conversationID"]]]
-        changed_items = [i for i in items if not changed[i["conversationID"]]]
+        new_items, changed_items = items_by_owner.setdefault(record.owner_id, ([], []))
+        (new_items if is_new else changed_items).append(lookups.item(record))
+    audiences: dict[tuple[str, bytes], list[str]] = {}
+    for owner, (new_items, changed_items) in items_by_owner.items():
         if new_items:
-            ctx.delivery.push([owner], events.ON_NEW_CONVERSATION, new_items)
+            audiences.setdefault((events.ON_NEW_CONVERSATION, orjson.dumps(new_items)),
+                                 []).append(owner)
         if changed_items:
-            ctx.delivery.push([owner], events.ON_CONVERSATION_CHANGED, changed_items)
-        ctx.delivery.push([owner], events.ON_TOTAL_UNREAD_CHANGED, unread_total(conversations))
+            audiences.setdefault((events.ON_CONVERSATION_CHANGED, orjson.dumps(changed_items)),
+                                 []).append(owner)
+    for owner, total in totals.items():
+        audiences.setdefault((events.ON_TOTAL_UNREAD_CHANGED, orjson.dumps(total)),
+                             []).append(owner)
+    for (event, data_json), owners in audiences.items():
+        ctx.delivery.push(owners, event, orjson.Fragment(data_json))
 
 
 # membership ---------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 Messages are the wire's ``MessageItem`` dicts: the store keeps them as they will be sent, plus
 the columns it indexes. A message is acknowledged only after the backend made it durable.
 Unread counts are derived (messages from others after the user's read position that count as
-unread), so a message to a big group writes one row, not one per member.
+unread), so a message to a big group writes one row, not one per member; each message keeps
+the running count of unread-counting messages up to it, so deriving a count costs a few index
+lookups, not a scan of the unread messages.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 Message = dict[str, Any]
+
+RECV_OPT_NORMAL = 0  # 1: not received, 2: received without counting towards the total
 
 GROUP_AT_NONE = 0
 GROUP_AT_ME = 1
@@ -48,6 +52,12 @@ class ConversationRecord:
     is_msg_destruct: bool = False
     ex: str = ""
     attached_info: str = ""
+
+
+def counts_towards_total(record: ConversationRecord) -> bool:
+    """Whether a conversation's unread count is part of its owner's unread total: listed
+    (not hidden), and with recvMsgOpt 0."""
+    return not record.is_hidden and record.recv_msg_opt == RECV_OPT_NORMAL
 
 
 # What a user may change on their view of a conversation (record attribute names).
@@ -165,6 +175,23 @@ class MessageStore(abc.ABC):
     async def get_conversation(
         self, owner_id: str, conversation_id: str
     ) -> ConversationRecord | None: ...
+
+    @abc.abstractmethod
+    async def get_conversation_views(
+        self, owner_ids: Sequence[str], conversation_ids: Sequence[str]
+    ) -> list[ConversationRecord]:
+        """These users' views of these conversations (those that exist, hidden ones too) in
+        one read, by owner, then pinned first and by latest message: what the pushes after a
+        group message need for every member at once."""
+
+    @abc.abstractmethod
+    async def get_unread_totals(
+        self, owner_ids: Sequence[str], excluding: Sequence[str] = ()
+    ) -> dict[str, int]:
+        """Each user's unread total: the sum over their conversations that count towards it
+        (``counts_towards_total``), leaving out the ``excluding`` conversation IDs (a caller
+        that has those views already adds them itself). Every given user is in the
+        answer (0 when nothing is unread)."""
 
     @abc.abstractmethod
     async def get_conversation_members(self, conversation_id: str) -> list[ConversationRecord]:

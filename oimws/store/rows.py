@@ -73,12 +73,17 @@ def friend_record(row: Sequence[Any]) -> FriendRecord:
 CONVERSATION_COLUMN_COUNT = 22
 
 
-def conversation_record(row: Sequence[Any]) -> ConversationRecord:
-    """The stored part of a user's conversation; the backend fills in ``unread_count``."""
+def conversation_record(row: Sequence[Any], latest: Message | None = None
+                        ) -> ConversationRecord:
+    """The stored part of a user's conversation; the backend fills in ``unread_count``.
+    ``latest``: the latest message, when the caller parsed it already (it may be shared
+    between records, so nothing changes it in place: see ``with_note``)."""
+    if latest is None and row[8]:
+        latest = orjson.loads(row[8])
     return ConversationRecord(
         owner_id=row[0], conversation_id=row[1], conversation_type=row[2], user_id=row[3],
         group_id=row[4], has_read_seq=row[5], max_seq=row[6], min_seq=row[7],
-        latest_msg=orjson.loads(row[8]) if row[8] else None, latest_msg_send_time=row[9],
+        latest_msg=latest, latest_msg_send_time=row[9],
         recv_msg_opt=row[10], is_pinned=bool(row[11]), draft_text=row[12],
         draft_text_time=row[13], is_private_chat=bool(row[14]), burn_duration=row[15],
         group_at_type=row[16], is_hidden=bool(row[17]), msg_destruct_time=row[18],
@@ -101,9 +106,10 @@ def stamped_message(message: Message, conversation_id: str, seq: int, send_time:
 
 
 def with_note(message: Message, local_ex: str | None) -> Message:
-    """Show a viewer's private note (``localEx``) on a message, when they wrote one."""
+    """The message as a viewer sees it: with their private note (``localEx``) when they
+    wrote one, on a copy (the message may be shared with other viewers)."""
     if local_ex is not None:
-        message["localEx"] = local_ex
+        return {**message, "localEx": local_ex}
     return message
 
 

@@ -19,6 +19,7 @@ from oimws.store.errors import DuplicateClientMsgIDError, StoreError
 from oimws.store.messages import (
     CONVERSATION_SETTINGS,
     GROUP_AT_NONE,
+    RECV_OPT_NORMAL,
     AppendResult,
     ConversationRecord,
     Message,
@@ -33,6 +34,7 @@ from oimws.store.postgres.engine import (
     RetryWrite,
     assignments,
 )
+from oimws.store.queries import unread_count_sql
 from oimws.store.rows import (
     CONVERSATION_COLUMN_COUNT,
     checked_changes,
@@ -47,28 +49,29 @@ from oimws.store.schema import Schema
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP
 
+_READ_MARK = "GREATEST(uc.has_read_seq, uc.min_seq)"
+_CONVERSATION_FROM = """
+    FROM user_conversations uc
+    LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
+"""
 # Not deleted by the user who owns the row (uc) or views the messages (a parameter).
 _NOT_DELETED_BY = """NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.owner_id = {owner}
     AND d.conversation_id = m.conversation_id AND d.seq = m.seq)"""
 
 # One user's view of a conversation in the column order of ``conversation_record``, then the
-# viewer's note on the latest message and the unread count. The latest message is the newest
-# one this user can see (above their cleared mark, not deleted by them); unread are the
-# messages from others after their read position that count as unread.
+# viewer's note on the latest message, the unread count (see ``unread_count_sql``) and the
+# latest message's seq. The latest message is the newest one this user can see (above their
+# cleared mark, not deleted by them).
 _CONVERSATION_SELECT = f"""
     SELECT uc.owner_id, uc.conversation_id, uc.conversation_type, uc.user_id, uc.group_id,
         uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, latest.body,
         COALESCE(latest.send_time, 0), uc.recv_msg_opt, uc.is_pinned, uc.draft_text,
         uc.draft_text_time, uc.is_private_chat, uc.burn_duration, uc.group_at_type,
         uc.is_hidden, uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info,
-        latest.local_ex,
-        (SELECT count(*) FROM messages m WHERE m.conversation_id = uc.conversation_id
-            AND m.seq > GREATEST(uc.has_read_seq, uc.min_seq) AND m.send_id <> uc.owner_id
-            AND m.counts_unread AND {_NOT_DELETED_BY.format(owner="uc.owner_id")})
-    FROM user_conversations uc
-    LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
+        latest.local_ex, {unread_count_sql(_READ_MARK)}, latest.seq
+    {_CONVERSATION_FROM}
     LEFT JOIN LATERAL (
-        SELECT m.body, m.send_time, n.local_ex FROM messages m
+        SELECT m.seq, m.body, m.send_time, n.local_ex FROM messages m
         LEFT JOIN message_local_ex n ON n.owner_id = uc.owner_id
             AND n.conversation_id = m.conversation_id AND n.seq = m.seq
         WHERE m.conversation_id = uc.conversation_id AND m.seq > uc.min_seq
@@ -76,22 +79,26 @@ _CONVERSATION_SELECT = f"""
         ORDER BY m.seq DESC LIMIT 1
     ) latest ON TRUE
 """
+_CONVERSATION_ORDER = (" ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
+                       " uc.conversation_id")
 
 # The next seq (see the module's docstring), unless the clientMsgID ($2) is stored already:
 # then nothing changes and nothing is returned.
+# ``unread_ordinal`` moves with it ($3: 1 when the message counts as unread, else 0).
 _NEXT_SEQ = """
-    INSERT INTO conversation_state AS cs (conversation_id, max_seq)
-    SELECT $1, 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE client_msg_id = $2)
-    ON CONFLICT (conversation_id) DO UPDATE SET max_seq = cs.max_seq + 1
-    RETURNING max_seq
+    INSERT INTO conversation_state AS cs (conversation_id, max_seq, unread_ordinal)
+    SELECT $1, 1, $3::bigint WHERE NOT EXISTS (SELECT 1 FROM messages WHERE client_msg_id = $2)
+    ON CONFLICT (conversation_id) DO UPDATE SET max_seq = cs.max_seq + 1,
+        unread_ordinal = cs.unread_ordinal + $3::bigint
+    RETURNING max_seq, unread_ordinal
 """
 # Store the message and make it the conversation's latest; nothing when the clientMsgID
 # was taken after _NEXT_SEQ looked.
 _INSERT_MESSAGE = """
     WITH inserted AS (
         INSERT INTO messages (conversation_id, seq, client_msg_id, server_msg_id, send_id,
-            send_time, content_type, counts_unread, text, body)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            send_time, content_type, counts_unread, text, body, unread_ordinal)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         ON CONFLICT (client_msg_id) DO NOTHING RETURNING seq
     )
     UPDATE conversation_state SET latest_msg = $10, latest_msg_send_time = $6
@@ -107,10 +114,19 @@ _SHOW_NEW_MESSAGE = """
 """
 
 
-def _record(row: asyncpg.Record) -> ConversationRecord:
-    record = conversation_record(row)
+def _record(row: asyncpg.Record, parsed: dict[tuple[str, int], Message] | None = None
+            ) -> ConversationRecord:
+    """A conversation row as a record; ``parsed`` shares the latest messages already parsed
+    by earlier rows of the same read (every member's row of a group carries the same one)."""
+    latest = None
+    if parsed is not None and row[8] is not None:
+        key = (row[1], row[CONVERSATION_COLUMN_COUNT + 2])
+        latest = parsed.get(key)
+        if latest is None:
+            latest = parsed[key] = orjson.loads(row[8])
+    record = conversation_record(row, latest)
     if record.latest_msg is not None:
-        with_note(record.latest_msg, row[CONVERSATION_COLUMN_COUNT])
+        record.latest_msg = with_note(record.latest_msg, row[CONVERSATION_COLUMN_COUNT])
     record.unread_count = row[CONVERSATION_COLUMN_COUNT + 1]
     return record
 
@@ -260,6 +276,20 @@ class PostgresMessages(PostgresEngine, MessageStore):
             PRIMARY KEY (owner_id, conversation_id, seq)
         )
         """,
+        # unread counts from running counters (see ``unread_count_sql``)
+        """
+        ALTER TABLE messages ADD COLUMN unread_ordinal BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE conversation_state ADD COLUMN unread_ordinal BIGINT NOT NULL DEFAULT 0;
+        UPDATE messages SET unread_ordinal = counted.ordinal FROM (
+            SELECT conversation_id, seq, SUM(CASE WHEN counts_unread THEN 1 ELSE 0 END) OVER (
+                PARTITION BY conversation_id ORDER BY seq) AS ordinal FROM messages
+        ) AS counted
+        WHERE messages.conversation_id = counted.conversation_id
+            AND messages.seq = counted.seq;
+        UPDATE conversation_state cs SET unread_ordinal = m.unread_ordinal FROM messages m
+        WHERE m.conversation_id = cs.conversation_id AND m.seq = cs.max_seq;
+        CREATE INDEX messages_by_sender ON messages (conversation_id, send_id, seq)
+        """,
     ))
 
     # messages
@@ -276,8 +306,9 @@ class PostgresMessages(PostgresEngine, MessageStore):
         text = search_column(message)
 
         async def op(conn: asyncpg.Connection) -> AppendResult:
-            seq = await conn.fetchval(_NEXT_SEQ, conversation_id, client_msg_id)
-            if seq is None:
+            position = await conn.fetchrow(_NEXT_SEQ, conversation_id, client_msg_id,
+                                           int(counts_as_unread))
+            if position is None:
                 existing = await conn.fetchrow("SELECT conversation_id, send_id, body"
                                                " FROM messages WHERE client_msg_id = $1",
                                                client_msg_id)
@@ -285,12 +316,13 @@ class PostgresMessages(PostgresEngine, MessageStore):
                     raise DuplicateClientMsgIDError(
                         f"clientMsgID {client_msg_id!r} is already used by another message")
                 return AppendResult(orjson.loads(existing[2]), created=False)
+            seq, ordinal = position
             send_time = now_ms()
             stored = stamped_message(message, conversation_id, seq, send_time)
             inserted = await conn.fetchval(
                 _INSERT_MESSAGE, conversation_id, seq, client_msg_id, stored["serverMsgID"],
                 sender, send_time, stored["contentType"], counts_as_unread, text,
-                orjson.dumps(stored))
+                orjson.dumps(stored), ordinal)
             if inserted is None:
                 # An append with this clientMsgID committed after _NEXT_SEQ looked: start
                 # again (giving the seq back) to answer it as a repeat or refuse it.
@@ -418,10 +450,36 @@ class PostgresMessages(PostgresEngine, MessageStore):
     ) -> list[ConversationRecord]:
         hidden = "" if include_hidden else " AND NOT uc.is_hidden"
         rows = await self._fetch(
-            f"{_CONVERSATION_SELECT} WHERE uc.owner_id = $1{hidden}"
-            " ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
-            " uc.conversation_id", owner_id)
+            f"{_CONVERSATION_SELECT} WHERE uc.owner_id = $1{hidden}{_CONVERSATION_ORDER}",
+            owner_id)
         return [_record(row) for row in rows]
+
+    async def get_conversation_views(
+        self, owner_ids: Sequence[str], conversation_ids: Sequence[str]
+    ) -> list[ConversationRecord]:
+        if not owner_ids or not conversation_ids:
+            return []
+        rows = await self._fetch(
+            f"{_CONVERSATION_SELECT} WHERE uc.owner_id = ANY($1::text[])"
+            " AND uc.conversation_id = ANY($2::text[])"
+            f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
+            list(owner_ids), list(conversation_ids))
+        parsed: dict[tuple[str, int], Message] = {}
+        return [_record(row, parsed) for row in rows]
+
+    async def get_unread_totals(
+        self, owner_ids: Sequence[str], excluding: Sequence[str] = ()
+    ) -> dict[str, int]:
+        totals = dict.fromkeys(owner_ids, 0)
+        if owner_ids:
+            rows = await self._fetch(
+                f"SELECT uc.owner_id, SUM({unread_count_sql(_READ_MARK)}) {_CONVERSATION_FROM}"
+                " WHERE uc.owner_id = ANY($1::text[])"
+                " AND NOT uc.conversation_id = ANY($3::text[]) AND NOT uc.is_hidden"
+                " AND uc.recv_msg_opt = $2 GROUP BY uc.owner_id",
+                list(owner_ids), RECV_OPT_NORMAL, list(excluding))
+            totals.update((row[0], int(row[1])) for row in rows)
+        return totals
 
     async def get_conversation(
         self, owner_id: str, conversation_id: str

@@ -12,6 +12,7 @@ from oimws.store.errors import DuplicateClientMsgIDError, StoreError
 from oimws.store.messages import (
     CONVERSATION_SETTINGS,
     GROUP_AT_NONE,
+    RECV_OPT_NORMAL,
     AppendResult,
     ConversationRecord,
     Message,
@@ -19,13 +20,16 @@ from oimws.store.messages import (
     MessageStore,
     ReadResult,
 )
+from oimws.store.queries import unread_count_sql
 from oimws.store.rows import (
+    CONVERSATION_COLUMN_COUNT,
     checked_changes,
     conversation_record,
     like_pattern,
     search_column,
     single_chat_peers,
     stamped_message,
+    with_note,
 )
 from oimws.store.schema import Schema
 from oimws.store.sqlite.engine import SqliteEngine
@@ -34,17 +38,29 @@ from oimws.util.ids import SESSION_GROUP
 
 NO_LIMIT_SEQ = 2**62
 
-_CONVERSATION_COLUMNS = """
+_UNREAD = unread_count_sql("MAX(uc.has_read_seq, uc.min_seq)",
+                           "messages o INDEXED BY messages_by_sender")
+# One user's view of a conversation in the column order of ``conversation_record``, then the
+# viewer's note on the conversation's latest message, the unread count, and whether the
+# viewer deleted that latest message.
+_CONVERSATION_COLUMNS = f"""
     uc.owner_id, uc.conversation_id, uc.conversation_type, uc.user_id, uc.group_id,
     uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, cs.latest_msg,
     COALESCE(cs.latest_msg_send_time, 0), uc.recv_msg_opt, uc.is_pinned, uc.draft_text,
     uc.draft_text_time, uc.is_private_chat, uc.burn_duration, uc.group_at_type, uc.is_hidden,
-    uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info
+    uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info,
+    (SELECT n.local_ex FROM message_local_ex n WHERE n.owner_id = uc.owner_id
+        AND n.conversation_id = uc.conversation_id AND n.seq = cs.max_seq),
+    {_UNREAD},
+    EXISTS (SELECT 1 FROM deleted_messages d WHERE d.owner_id = uc.owner_id
+        AND d.conversation_id = uc.conversation_id AND d.seq = cs.max_seq)
 """
 _CONVERSATION_FROM = """
     FROM user_conversations uc
     LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
 """
+_CONVERSATION_ORDER = (" ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
+                       " uc.conversation_id")
 # Messages a viewer can see: above their cleared mark and not deleted by them.
 _VISIBLE = """
     AND m.seq > COALESCE((SELECT min_seq FROM user_conversations
@@ -54,34 +70,29 @@ _VISIBLE = """
 """
 
 
-def _record(conn: sqlite3.Connection, row: Sequence[Any]) -> ConversationRecord:
-    record = conversation_record(row)
-    record.unread_count = conn.execute(
-        "SELECT COUNT(*) FROM messages m WHERE m.conversation_id = :conversation"
-        " AND m.seq > :read AND m.send_id != :viewer AND m.counts_unread = 1" + _VISIBLE,
-        {"conversation": record.conversation_id, "read": max(record.has_read_seq,
-                                                              record.min_seq),
-         "viewer": record.owner_id}).fetchone()[0]
-    latest = record.latest_msg
-    if latest is None:
-        return record
-    if _visible(conn, record.owner_id, record.conversation_id, latest["seq"], record.min_seq):
-        # the user's own note shows on it, as on the same message in their history
-        _for_viewer(conn, record.owner_id, record.conversation_id, [latest])
+def _record(conn: sqlite3.Connection, row: Sequence[Any],
+            parsed: dict[tuple[str, int], Message] | None = None) -> ConversationRecord:
+    """A conversation row as a record; ``parsed`` shares the latest messages already parsed
+    by earlier rows of the same read (every member's row of a group carries the same one)."""
+    if parsed is None or row[8] is None:
+        record = conversation_record(row)
     else:
+        key = (row[1], row[6])
+        latest = parsed.get(key)
+        if latest is None:
+            latest = parsed[key] = orjson.loads(row[8])
+        record = conversation_record(row, latest)
+    record.unread_count = row[CONVERSATION_COLUMN_COUNT + 1]
+    if record.latest_msg is None:
+        return record
+    if record.max_seq > record.min_seq and not row[CONVERSATION_COLUMN_COUNT + 2]:
+        # the user's own note shows on it, as on the same message in their history
+        record.latest_msg = with_note(record.latest_msg, row[CONVERSATION_COLUMN_COUNT])
+    else:  # cleared or deleted by this user: their latest is an older message
         newest = _page(conn, record.conversation_id, NO_LIMIT_SEQ, 1, record.owner_id)
         record.latest_msg = newest[0] if newest else None
         record.latest_msg_send_time = newest[0]["sendTime"] if newest else 0
     return record
-
-
-def _visible(conn: sqlite3.Connection, owner_id: str, conversation_id: str, seq: int,
-             min_seq: int) -> bool:
-    if seq <= min_seq:
-        return False
-    return conn.execute(
-        "SELECT 1 FROM deleted_messages WHERE owner_id = ? AND conversation_id = ? AND seq = ?",
-        (owner_id, conversation_id, seq)).fetchone() is None
 
 
 def _page(conn: sqlite3.Connection, conversation_id: str, before_seq: int, count: int,
@@ -200,6 +211,22 @@ class SqliteMessages(SqliteEngine, MessageStore):
             PRIMARY KEY (owner_id, conversation_id, seq)
         ) WITHOUT ROWID
         """,
+        # unread counts from running counters (see ``unread_count_sql``)
+        """
+        ALTER TABLE messages ADD COLUMN unread_ordinal INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversation_state ADD COLUMN unread_ordinal INTEGER NOT NULL DEFAULT 0;
+        UPDATE messages SET unread_ordinal = counted.ordinal FROM (
+            SELECT conversation_id, seq, SUM(counts_unread) OVER (
+                PARTITION BY conversation_id ORDER BY seq) AS ordinal FROM messages
+        ) AS counted
+        WHERE messages.conversation_id = counted.conversation_id
+            AND messages.seq = counted.seq;
+        UPDATE conversation_state SET unread_ordinal = COALESCE((
+            SELECT m.unread_ordinal FROM messages m
+            WHERE m.conversation_id = conversation_state.conversation_id
+                AND m.seq = conversation_state.max_seq), 0);
+        CREATE INDEX messages_by_sender ON messages (conversation_id, send_id, seq)
+        """,
     ))
 
     # messages
@@ -224,24 +251,27 @@ class SqliteMessages(SqliteEngine, MessageStore):
                         f"clientMsgID {client_msg_id!r} is already used by another message")
                 return AppendResult(orjson.loads(existing[2]), created=False)
             state = conn.execute(
-                "SELECT max_seq FROM conversation_state WHERE conversation_id = ?",
-                (conversation_id,)).fetchone()
+                "SELECT max_seq, unread_ordinal FROM conversation_state"
+                " WHERE conversation_id = ?", (conversation_id,)).fetchone()
             seq = (state[0] if state else 0) + 1
+            ordinal = (state[1] if state else 0) + int(counts_as_unread)
             send_time = now_ms()
             stored = stamped_message(message, conversation_id, seq, send_time)
             body = orjson.dumps(stored)
             conn.execute(
                 "INSERT INTO messages (conversation_id, seq, client_msg_id, server_msg_id,"
-                " send_id, send_time, content_type, counts_unread, text, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " send_id, send_time, content_type, counts_unread, unread_ordinal, text,"
+                " body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, seq, client_msg_id, stored["serverMsgID"], sender,
-                 send_time, stored["contentType"], int(counts_as_unread), text, body))
+                 send_time, stored["contentType"], int(counts_as_unread), ordinal, text,
+                 body))
             conn.execute(
-                "INSERT INTO conversation_state (conversation_id, max_seq, latest_msg,"
-                " latest_msg_send_time) VALUES (?, ?, ?, ?) ON CONFLICT (conversation_id)"
-                " DO UPDATE SET max_seq = excluded.max_seq, latest_msg = excluded.latest_msg,"
+                "INSERT INTO conversation_state (conversation_id, max_seq, unread_ordinal,"
+                " latest_msg, latest_msg_send_time) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (conversation_id) DO UPDATE SET max_seq = excluded.max_seq,"
+                " unread_ordinal = excluded.unread_ordinal, latest_msg = excluded.latest_msg,"
                 " latest_msg_send_time = excluded.latest_msg_send_time",
-                (conversation_id, seq, body, send_time))
+                (conversation_id, seq, ordinal, body, send_time))
             new_owners = _ensure(conn, owners, conversation_id, conversation_type, group_id,
                                  single_chat_peers(owners) if conversation_type
                                  != SESSION_GROUP else None)
@@ -383,9 +413,37 @@ class SqliteMessages(SqliteEngine, MessageStore):
         hidden = "" if include_hidden else " AND uc.is_hidden = 0"
         rows = conn.execute(
             f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM} WHERE uc.owner_id = ?{hidden}"
-            " ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
-            " uc.conversation_id", (owner_id,)).fetchall()
+            f"{_CONVERSATION_ORDER}", (owner_id,)).fetchall()
         return [_record(conn, row) for row in rows]
+
+    async def get_conversation_views(
+        self, owner_ids: Sequence[str], conversation_ids: Sequence[str]
+    ) -> list[ConversationRecord]:
+        if not owner_ids or not conversation_ids:
+            return []
+        conn = self._read()
+        rows = conn.execute(
+            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
+            " WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
+            " AND uc.conversation_id IN (SELECT value FROM json_each(?))"
+            f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
+            (orjson.dumps(list(owner_ids)), orjson.dumps(list(conversation_ids)))).fetchall()
+        parsed: dict[tuple[str, int], Message] = {}
+        return [_record(conn, row, parsed) for row in rows]
+
+    async def get_unread_totals(
+        self, owner_ids: Sequence[str], excluding: Sequence[str] = ()
+    ) -> dict[str, int]:
+        totals = dict.fromkeys(owner_ids, 0)
+        if owner_ids:
+            totals.update(self._read().execute(
+                f"SELECT uc.owner_id, SUM({_UNREAD})"
+                f" {_CONVERSATION_FROM} WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
+                " AND uc.conversation_id NOT IN (SELECT value FROM json_each(?))"
+                " AND uc.is_hidden = 0 AND uc.recv_msg_opt = ? GROUP BY uc.owner_id",
+                (orjson.dumps(list(owner_ids)), orjson.dumps(list(excluding)),
+                 RECV_OPT_NORMAL)).fetchall())
+        return totals
 
     async def get_conversation(
         self, owner_id: str, conversation_id: str
