@@ -175,8 +175,10 @@ class Dispatcher:
         if isinstance(exc, ApiError):
             code, message = exc.code, exc.message
         elif isinstance(exc, StoreError):
+            # Logged without a traceback: the store's message says what failed. The client
+            # is told what kind of failure it was (full, read-only, unreachable), no details.
             log.error("%s for %r failed in the store: %s", request.func_name, session, exc)
-            code, message = ErrCode.SERVER_INTERNAL, "storage failure; nothing was changed"
+            code, message = ErrCode.SERVER_INTERNAL, exc.public_message
         else:
             log.exception("%s for %r raised", request.func_name, session)
             code, message = ErrCode.SERVER_INTERNAL, "internal server error"

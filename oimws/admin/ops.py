@@ -52,7 +52,13 @@ class OpsApi(ApiModule):
 
     async def readyz(self, request: web.Request) -> web.Response:
         """Ready for traffic: the store takes a durable write, and the bus (in cluster mode)
-        is connected. 503 with what failed otherwise."""
+        is connected. 503 with what failed otherwise.
+
+        The store check is a real write through the same path as every request's (one row,
+        committed), so a full disk, a failing disk or an unreachable or read-only database
+        makes the node not ready for as long as writes fail, and ready again without a
+        restart once they succeed. ``/healthz`` stays 200 meanwhile: the process is alive, and
+        restarting it would not bring the storage back."""
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(self.ctx.store.check_writable(), READY_TIMEOUT_SECONDS)

@@ -149,7 +149,7 @@ class AdminServer:
         except StoreError as exc:
             log.error("%s failed in the store: %s", endpoint.path, exc)
             code = ErrCode.SERVER_INTERNAL
-            return envelope(code=int(code), message="storage failure"), int(code)
+            return envelope(code=int(code), message=exc.public_message), int(code)
         except Exception:
             log.exception("%s raised", endpoint.path)
             code = ErrCode.SERVER_INTERNAL

@@ -3,6 +3,7 @@ device of a user sees the same list, pins, drafts and counts."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,10 +16,12 @@ from oimws.protocol import events
 from oimws.protocol.args import Bool, Int, JsonArray, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
-from oimws.store import ConversationRecord
+from oimws.store import ConversationRecord, StoreError
 from oimws.store.messages import counts_towards_total
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
+
+log = logging.getLogger("oimws.conversations")
 
 GROUP_PREFIX = "sg_"
 CONVERSATION_ID_PREFIXES = ("si_", GROUP_PREFIX, "sn_")
@@ -129,7 +132,12 @@ def install(ctx: AppContext) -> None:
     """Route the coalesced conversation changes of ``ctx`` to the users' devices."""
 
     async def flush(pending: Pending) -> None:
-        await _push_pending(ctx, pending)
+        try:
+            await _push_pending(ctx, pending)
+        except StoreError as exc:
+            # The changes themselves are stored; devices see them on their next read of
+            # the list, so losing one round of pushes is not worth failing anything for.
+            log.warning("conversation pushes for %d users skipped: %s", len(pending), exc)
 
     ctx.conversation_updates.bind(flush)
 

@@ -7,6 +7,8 @@ from enum import IntEnum
 
 class ErrCode(IntEnum):
     # server side
+    # Also a store that cannot take the request (disk full, database unreachable or
+    # read-only): its errMsg says which, and that nothing was changed.
     SERVER_INTERNAL = 500
     ARGS = 1001
     NO_PERMISSION = 1002

@@ -138,8 +138,9 @@ class PostgresServer:
             return "(no server log)"
 
     def stop(self) -> None:
-        """Stop the server at once (its data is thrown away) and remove its directory."""
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
+        """Stop the server at once (its data is thrown away) and remove its directory, also
+        when a test stopped the server already."""
+        with contextlib.suppress(subprocess.SubprocessError, OSError, PostgresUnavailable):
             _run_as(self.run_as, [str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir),
                                   "-m", "immediate", "-w", "stop"], timeout=START_TIMEOUT)
         shutil.rmtree(self.root, ignore_errors=True)

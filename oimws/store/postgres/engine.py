@@ -8,6 +8,17 @@ one after the other in the order they were issued, as the embedded store's singl
 does, so a client's quick succession of sends keeps its order. Reads run on any pooled
 connection and see committed data only.
 
+When the database fails (it cannot be reached, shuts down, is full or accepts only reads)
+the write fails with the kind of ``StoreUnavailableError`` that says why; its transaction was
+rolled back, so nothing of it is stored. The one exception is a connection lost while
+PostgreSQL committed: then nobody here can know whether it did, and the caller is told so
+(``StoreOutcomeUnknownError``); once committed, a write has succeeded whatever befalls its
+connection afterwards. A statement that finds its pooled connection cut by the server (a
+restart, a failover) or, for a write, its session read-only, has the pool's connections
+replaced and runs once more: a session keeps the read-only default it started with, so a
+database made writable again would otherwise stay read-only through the old connections.
+Writes succeed again as soon as the database does, without reopening the store.
+
 Each domain module is a mixin over ``PostgresEngine`` that declares its ``SCHEMA`` =
 (domain, migrations), versioned on its own in ``schema_versions`` as in the embedded store.
 """
@@ -25,8 +36,15 @@ from typing import Any, ClassVar, TypeVar
 import asyncpg
 import orjson
 
-from oimws.store.errors import StoreError
+from oimws.store.errors import (
+    StoreError,
+    StoreFullError,
+    StoreOutcomeUnknownError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
 from oimws.store.schema import Schema, declared_schemas, steps_to_run
+from oimws.util.clock import now_ms
 
 log = logging.getLogger("oimws.store")
 
@@ -36,11 +54,26 @@ OrderKey = tuple[str, ...]
 
 # What asyncpg raises when the database cannot do what was asked: each becomes a StoreError.
 DATABASE_FAILURES: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresError, asyncpg.InterfaceError, OSError, asyncio.TimeoutError)
+    asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+    asyncio.TimeoutError)
+# Of those, the ones that are the database's or the network's fault, not the request's: the
+# connection is refused or lost, the server shuts down or cancelled the statement, it lacks
+# resources (disk, connections) or had an I/O error. The same request may succeed later.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError, asyncpg.InsufficientResourcesError,
+    asyncpg.PostgresSystemError)
 # Conflicts between concurrent transactions that PostgreSQL resolves by aborting one of them;
 # running that one again is safe (it was rolled back) and then succeeds.
 TRANSIENT_CONFLICTS = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 WRITE_ATTEMPTS = 5
+# A pooled connection the server cut while it was idle (a restart, pg_terminate_backend) fails
+# the next statement on it with one of these, before the pool has noticed. The statement had
+# no effect, so it is run once more, on a new connection.
+BROKEN_CONNECTION: tuple[type[BaseException], ...] = (
+    asyncpg.InternalClientError, asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError, ConnectionResetError, BrokenPipeError)
 # Held while migrating, so that nodes starting together migrate one after the other.
 MIGRATION_LOCK_ID = 0x6F696D7773  # "oimws"
 
@@ -62,6 +95,19 @@ class Params:
         return f"${len(self.values)}"
 
 
+def store_error(exc: BaseException, doing: str) -> StoreError:
+    """The ``StoreError`` that says what a failure of the database means for the caller."""
+    message = f"{doing} failed: {type(exc).__name__}: {exc}"
+    if isinstance(exc, asyncpg.DiskFullError):
+        return StoreFullError(message)
+    if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+        return StoreReadOnlyError(f"{doing} failed: the database accepts only reads: "
+                                  f"{type(exc).__name__}: {exc}")
+    if isinstance(exc, UNAVAILABLE):
+        return StoreUnavailableError(message)
+    return StoreError(message)
+
+
 @contextlib.contextmanager
 def database_errors(doing: str) -> Iterator[None]:
     """Turn the driver's and the network's failures into ``StoreError``."""
@@ -70,7 +116,7 @@ def database_errors(doing: str) -> Iterator[None]:
     except StoreError:
         raise
     except DATABASE_FAILURES as exc:
-        raise StoreError(f"{doing} failed: {type(exc).__name__}: {exc}") from exc
+        raise store_error(exc, doing) from exc
 
 
 def redacted(dsn: str) -> str:
@@ -151,7 +197,10 @@ def assignments(changes: dict[str, Any], p: Params) -> str:
 
 
 class PostgresEngine:
-    SCHEMA: ClassVar[Schema | None] = None
+    # The engine's own table: the row ``check_writable`` writes.
+    SCHEMA: ClassVar[Schema | None] = ("engine", (
+        "CREATE TABLE write_probe (id INTEGER PRIMARY KEY, written_at BIGINT NOT NULL)",
+    ))
 
     def __init__(self, dsn: str, *, min_connections: int = 1, max_connections: int = 10,
                  command_timeout: float = 30.0) -> None:
@@ -192,9 +241,12 @@ class PostgresEngine:
         log.info("store closed")
 
     async def check_writable(self) -> None:
+        """A real write (one row of ``write_probe``) like any other: an unreachable, full or
+        read-only (a standby?) database shows."""
         async def op(conn: asyncpg.Connection) -> None:
-            if await conn.fetchval("SELECT current_setting('transaction_read_only')") == "on":
-                raise StoreError("the database accepts only reads (a standby?)")
+            await conn.execute(
+                "INSERT INTO write_probe (id, written_at) VALUES (1, $1)"
+                " ON CONFLICT (id) DO UPDATE SET written_at = EXCLUDED.written_at", now_ms())
 
         await self._write(op)
 
@@ -220,16 +272,67 @@ class PostgresEngine:
             await asyncio.wait((previous,))  # its outcome is its caller's business
         pool = self._pool
         assert pool is not None  # close() waits for every write issued before it
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        conflicts = read_only_sessions = broken_connections = 0
+        while True:
             with database_errors("store write"):
                 try:
-                    async with pool.acquire() as conn, conn.transaction():
-                        return await op(conn)
+                    return await self._attempt_write(pool, op)
                 except (RetryWrite, *TRANSIENT_CONFLICTS) as exc:
-                    if attempt == WRITE_ATTEMPTS:
+                    conflicts += 1
+                    if conflicts == WRITE_ATTEMPTS:
                         raise StoreError(f"store write kept conflicting: {exc}") from exc
                     log.debug("store write conflicted (%s); running it again", exc)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                except asyncpg.ReadOnlySQLTransactionError:
+                    # The pool's connections are being replaced: once more on a new
+                    # session, which sees whether the database accepts writes now.
+                    read_only_sessions += 1
+                    if read_only_sessions == 2:
+                        raise
+                    log.info("store write met a read-only session; running it again on a "
+                             "new connection")
+                except BROKEN_CONNECTION as exc:
+                    # Rolled back with its connection (it never reached COMMIT): once more,
+                    # on a connection the pool opens if the database is there.
+                    broken_connections += 1
+                    if broken_connections == 2:
+                        raise
+                    log.info("store write lost its connection (%s: %s); running it again",
+                             type(exc).__name__, exc)
+
+    @staticmethod
+    async def _attempt_write(pool: asyncpg.Pool, op: WriteOp[T]) -> T:
+        """One transaction running ``op``. Whatever fails before COMMIT is sent is rolled
+        back; a connection lost during COMMIT raises ``StoreOutcomeUnknownError``; once
+        committed, the write has succeeded, whatever happens to its connection after."""
+        conn = await pool.acquire()
+        try:
+            transaction = conn.transaction()
+            try:
+                await transaction.start()
+                result = await op(conn)
+            except BaseException as exc:
+                if isinstance(exc, BROKEN_CONNECTION):
+                    await _replace_connections(pool, conn)
+                elif not _is_closed(conn):
+                    with contextlib.suppress(*DATABASE_FAILURES):
+                        await transaction.rollback()
+                if isinstance(exc, asyncpg.ReadOnlySQLTransactionError):
+                    # Sessions keep the read-only default they started with: every pooled
+                    # connection is replaced, so the next write sees the database as it is.
+                    await pool.expire_connections()
+                raise
+            if _is_closed(conn):  # lost before COMMIT: the server rolled it back
+                raise asyncpg.ConnectionDoesNotExistError(
+                    "the connection was closed before the transaction committed")
+            try:
+                await transaction.commit()
+            except UNAVAILABLE as exc:
+                raise StoreOutcomeUnknownError(
+                    f"store write failed while committing: {type(exc).__name__}: {exc}; "
+                    "whether it was stored is unknown") from exc
+            return result
+        finally:
+            await _release(pool, conn)
 
     def _write_finished(self, task: asyncio.Task[Any]) -> None:
         self._writes.discard(task)
@@ -248,8 +351,19 @@ class PostgresEngine:
         if pool is None:
             raise StoreError("store is closed")
         with database_errors("store read"):
-            async with pool.acquire() as conn:
-                return await op(conn)
+            for attempt in (1, 2):
+                conn = await pool.acquire()
+                try:
+                    return await op(conn)
+                except BROKEN_CONNECTION as exc:
+                    await _replace_connections(pool, conn)
+                    if attempt == 2:
+                        raise
+                    log.info("store read lost its connection (%s: %s); reading again",
+                             type(exc).__name__, exc)
+                finally:
+                    await _release(pool, conn)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         rows: list[asyncpg.Record] = await self._read(lambda conn: conn.fetch(sql, *args))
@@ -258,3 +372,30 @@ class PostgresEngine:
     async def _fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         row: asyncpg.Record | None = await self._read(lambda conn: conn.fetchrow(sql, *args))
         return row
+
+
+def _is_closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # closed, and handed back to the pool by asyncpg already
+        return True
+
+
+async def _replace_connections(pool: asyncpg.Pool, broken: asyncpg.Connection) -> None:
+    """After a connection turned out cut by the server: the others most likely were too (a
+    restart, a failover), so every pooled connection is replaced when next acquired, and
+    the broken one is dropped at once (closing it politely could wait on a dead peer)."""
+    with contextlib.suppress(asyncpg.InterfaceError):  # already handed back: closed
+        broken.terminate()
+    await pool.expire_connections()
+
+
+async def _release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Hand a connection back. A connection the server cut meanwhile fails to reset; the
+    pool then closes it and opens another when needed. That is no failure of the request,
+    which succeeded or failed before (a write that committed is stored)."""
+    try:
+        await pool.release(conn)
+    except DATABASE_FAILURES as exc:
+        log.info("a store connection failed when handed back (%s: %s); the pool replaces it",
+                 type(exc).__name__, exc)

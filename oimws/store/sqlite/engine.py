@@ -6,6 +6,13 @@ savepoint so a failing write does not take its neighbours down. Callers are answ
 after that commit. Reads use a second connection on the loop thread; WAL lets them proceed
 while the writer commits, and they see only committed data.
 
+When the transaction itself fails (disk full, I/O error, the file locked by another process)
+it is rolled back and every write of the batch fails with the kind of ``StoreUnavailableError``
+that says why: nothing of the batch is stored, so nothing is acknowledged. The writer thread
+outlives any failure and the next batch starts from a clean connection, so writes succeed
+again as soon as the cause is gone (space freed), without reopening the store. Seqs are read
+from the database inside each write, so a rolled-back append gives its seq back.
+
 Each domain module (users, messages, ...) is a mixin over ``SqliteEngine`` that declares its
 own ``SCHEMA`` = (domain, migrations); every domain's schema is versioned on its own.
 """
@@ -22,8 +29,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from oimws.store.base import StoreError
+from oimws.store.errors import (
+    StoreError,
+    StoreFullError,
+    StoreReadOnlyError,
+    StoreUnavailableError,
+)
 from oimws.store.schema import Schema, declared_schemas, steps_to_run
+from oimws.util.clock import now_ms
 
 log = logging.getLogger("oimws.store")
 
@@ -39,6 +52,28 @@ class _Batch:
 
 
 _CLOSE = object()
+
+# SQLite's primary result codes (the low byte of an extended code) that mean the storage, not
+# the request, failed: the same write may succeed later.
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOMEM, _SQLITE_READONLY = 5, 6, 7, 8
+_SQLITE_IOERR, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_PROTOCOL = 10, 13, 14, 15
+_UNAVAILABLE = {_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOMEM, _SQLITE_IOERR, _SQLITE_CANTOPEN,
+                _SQLITE_PROTOCOL}
+
+
+def store_error(exc: sqlite3.Error, doing: str) -> StoreError:
+    """The ``StoreError`` that says what an error of SQLite means for the caller."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    message = f"{doing}: {exc} ({name})"
+    primary = None if code is None else code & 0xFF
+    if primary == _SQLITE_FULL:
+        return StoreFullError(message)
+    if primary == _SQLITE_READONLY:
+        return StoreReadOnlyError(message)
+    if primary in _UNAVAILABLE:
+        return StoreUnavailableError(message)
+    return StoreError(message)
 
 
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
@@ -79,7 +114,10 @@ def migrate(conn: sqlite3.Connection, schemas: list[Schema]) -> None:
 
 
 class SqliteEngine:
-    SCHEMA: ClassVar[Schema | None] = None
+    # The engine's own table: the row ``check_writable`` writes.
+    SCHEMA: ClassVar[Schema | None] = ("engine", (
+        "CREATE TABLE write_probe (id INTEGER PRIMARY KEY, written_at INTEGER NOT NULL)",
+    ))
 
     def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self._path = path
@@ -104,7 +142,7 @@ class SqliteEngine:
             migrate(self._writer, declared_schemas(type(self)))
             self._reader = _connect(self._path, self._synchronous)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open the store at {self._path}: {exc}") from exc
+            raise store_error(exc, f"cannot open the store at {self._path}") from exc
         self._closed = False
         self._thread = threading.Thread(target=self._write_loop, name="oimws-sqlite-writer",
                                         daemon=True)
@@ -152,16 +190,33 @@ class SqliteEngine:
                 return
             batch: _Batch = item
             started = time.perf_counter()
-            outcomes = self._run_batch(conn, batch.ops)
-            self.commit_count += 1
+            try:
+                committed, outcomes = self._run_batch(conn, batch.ops)
+            except Exception as exc:  # never let the writer die: every caller is answered
+                log.exception("store writer failed on a batch of %d writes", len(batch.ops))
+                committed = False
+                outcomes = _all_failed(StoreError(f"store write failed: {exc!r}"), batch.ops)
+            if committed:
+                self.commit_count += 1
             if self.commit_observer is not None:
-                self.commit_observer(time.perf_counter() - started)
-            loop.call_soon_threadsafe(_settle, batch.futures, outcomes)
+                try:
+                    self.commit_observer(time.perf_counter() - started)
+                except Exception:
+                    log.exception("store commit observer failed")
+            try:
+                loop.call_soon_threadsafe(_settle, batch.futures, outcomes)
+            except RuntimeError:  # the loop is closed: no one is waiting any more
+                return
 
     @staticmethod
-    def _run_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> list[tuple[bool, Any]]:
+    def _run_batch(conn: sqlite3.Connection, ops: list[WriteOp]
+                   ) -> tuple[bool, list[tuple[bool, Any]]]:
+        """Run the ops in one transaction, each in a savepoint. Returns whether it committed
+        and ``(ok, result or error)`` per op (all failed when it did not commit)."""
         outcomes: list[tuple[bool, Any]] = []
         try:
+            if conn.in_transaction:  # an earlier failure's rollback did not go through
+                conn.execute("ROLLBACK")
             conn.execute("BEGIN IMMEDIATE")
             for op in ops:
                 conn.execute("SAVEPOINT op")
@@ -169,17 +224,22 @@ class SqliteEngine:
                     outcomes.append((True, op(conn)))
                     conn.execute("RELEASE op")
                 except Exception as exc:
+                    if isinstance(exc, sqlite3.Error) and not conn.in_transaction:
+                        raise  # SQLite rolled the whole transaction back (disk full, I/O)
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
                     outcomes.append((False, exc))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("store commit failed: %s", exc)
+            failure = store_error(exc, "store commit failed")
+            log.error("%s; the %d writes of the batch are rolled back", failure, len(ops))
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            failure = StoreError(f"store write failed: {exc}")
-            return [(False, failure)] * len(ops)
-        return outcomes
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error as again:  # retried before the next batch
+                    log.error("store rollback failed: %s", again)
+            return False, _all_failed(failure, ops)
+        return True, outcomes
 
     def _read(self) -> sqlite3.Connection:
         if self._reader is None:
@@ -187,7 +247,17 @@ class SqliteEngine:
         return self._reader
 
     async def check_writable(self) -> None:
-        await self._write(lambda conn: conn.execute("SELECT 1").fetchone())
+        """A real write (one row of ``write_probe``) through the writer like any other, so
+        that a full disk, an I/O error or a stuck writer shows."""
+        written_at = now_ms()
+        await self._write(lambda conn: conn.execute(
+            "INSERT INTO write_probe (id, written_at) VALUES (1, ?)"
+            " ON CONFLICT (id) DO UPDATE SET written_at = excluded.written_at", (written_at,)))
+
+
+def _all_failed(failure: StoreError, ops: list[WriteOp]) -> list[tuple[bool, Any]]:
+    """The same failure for every write of a batch, one exception object per caller."""
+    return [(False, type(failure)(*failure.args)) for _ in ops]
 
 
 def _settle(futures: list[asyncio.Future[Any]], outcomes: list[tuple[bool, Any]]) -> None:
@@ -197,6 +267,6 @@ def _settle(futures: list[asyncio.Future[Any]], outcomes: list[tuple[bool, Any]]
         if ok:
             future.set_result(value)
         elif isinstance(value, sqlite3.Error):
-            future.set_exception(StoreError(str(value)))
+            future.set_exception(store_error(value, "store write failed"))
         else:
             future.set_exception(value)
