@@ -16,6 +16,12 @@ from oimws.protocol.errors import ArgumentError
 
 _MISSING: Any = object()
 
+# How deep arrays and objects may nest in one argument. The SDK's deepest objects (a merge of
+# quoted messages) nest about ten levels; answers and pushes embed arguments a few levels
+# further down, and the JSON encoder refuses anything past 254, so a deeper argument would be
+# accepted and then never answered.
+MAX_NESTING = 32
+
 
 def describe(value: Any) -> str:
     if value is None:
@@ -122,10 +128,28 @@ class Bool(Arg):
 def _maybe_json(value: Any) -> Any:
     if isinstance(value, str):
         try:
-            return orjson.loads(value)
+            value = orjson.loads(value)
         except orjson.JSONDecodeError:
             raise ValueError("not valid JSON") from None
+    check_nesting(value)
     return value
+
+
+def check_nesting(value: Any) -> None:
+    """Refuse arrays and objects nested deeper than ``MAX_NESTING`` (level by level, without
+    recursion, so the check itself cannot overflow)."""
+    frontier = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while frontier:
+        depth += 1
+        if depth > MAX_NESTING:
+            raise ValueError(f"nested deeper than {MAX_NESTING} levels")
+        children = []
+        for container in frontier:
+            for child in container.values() if isinstance(container, dict) else container:
+                if isinstance(child, dict | list):
+                    children.append(child)
+        frontier = children
 
 
 class JsonObject(Arg):
@@ -165,6 +189,7 @@ class Anything(Arg):
     expected = "any JSON value"
 
     def convert(self, value: Any) -> Any:
+        check_nesting(value)
         return value
 
 

@@ -1,6 +1,9 @@
+import orjson
 import pytest
 
 from oimws.protocol.args import (
+    MAX_NESTING,
+    Anything,
     Bool,
     Int,
     JsonArray,
@@ -65,3 +68,37 @@ def test_array_items_are_checked():
     assert decode_positional(schema, ['["a", "b"]']) == [["a", "b"]]
     with pytest.raises(ArgumentError, match="element 1 must be a string"):
         decode_positional(schema, ['["a", 2]'])
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for level in range(depth):
+        value = [value] if level % 2 else {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("arg", [JsonArray("list"), JsonObject("object"), Anything("any")])
+def test_nesting_is_limited_to_what_answers_can_carry(arg):
+    def shaped(depth: int) -> object:  # the outermost level of the kind the argument takes
+        return {"a": _nested(depth - 1)} if isinstance(arg, JsonObject) else [_nested(depth - 1)]
+
+    as_given = [shaped(MAX_NESTING), shaped(MAX_NESTING + 1)]
+    if not isinstance(arg, Anything):  # the double-encoded form the jssdk sends
+        as_given += [orjson.dumps(v).decode() for v in as_given]
+    for value in as_given:
+        if _depth(value) <= MAX_NESTING:
+            assert arg.decode(0, value) == (orjson.loads(value) if isinstance(value, str)
+                                            else value)
+        else:
+            with pytest.raises(ArgumentError, match=f"nested deeper than {MAX_NESTING} levels"):
+                arg.decode(0, value)
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, str):
+        value = orjson.loads(value)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0

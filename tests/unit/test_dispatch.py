@@ -130,3 +130,18 @@ async def test_self_user_info(h: Harness):
     info = json.loads(reply["data"])
     assert (info["userID"], info["nickname"], info["globalRecvMsgOpt"]) == ("alice", "Alice", 0)
     assert info["createTime"] > 0
+
+
+async def test_arguments_nested_too_deep_are_refused_not_left_unanswered(h: Harness):
+    """A 300-level entity list was once accepted, then its answer could not be encoded
+    (the JSON encoder stops at 254 levels) and the client heard nothing."""
+    session = await h.login("alice")
+    deep: object = 1
+    for _ in range(300):
+        deep = [deep]
+    reply = await h.send(session, "CreateAdvancedTextMessage", "hi", json.dumps(deep),
+                         operation_id="op-deep")
+    assert (reply["errCode"], reply["operationID"]) == (10002, "op-deep")
+    assert "nested deeper than" in reply["errMsg"]
+    reply = await h.send(session, "GetLoginStatus")
+    assert reply["errCode"] == 0
