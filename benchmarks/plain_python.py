@@ -9,7 +9,6 @@ from typing import Any
 
 import orjson
 import xxhash
-from picows import WSMsgType
 
 
 def decode_request(payload: bytes, loads: Any = json.loads) -> tuple[str, str, str, str]:
@@ -94,14 +93,26 @@ class HashRing:
 
 # fan-out ------------------------------------------------------------------------------------
 
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, final text frame (RFC 6455 5.2), as the server sends it."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 65536:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
 def send_to_all(transports: list[Any], frame: bytes, write_buffer_limit: int) -> list[Any]:
-    """``oimws._speedups.fanout.send_to_all`` as a Python loop over ``transport.send``."""
+    """``oimws._speedups.fanout.send_to_all`` as a Python loop: frame once, write to each."""
     overflowed = []
-    text = WSMsgType.TEXT
+    framed = text_frame(frame)
     for transport in transports:
         if transport.is_disconnected or transport.is_close_frame_sent:
             continue
-        transport.send(text, frame)
+        transport.underlying_transport.write(framed)
         if transport.underlying_transport.get_write_buffer_size() > write_buffer_limit:
             overflowed.append(transport)
     return overflowed

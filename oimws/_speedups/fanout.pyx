@@ -9,11 +9,17 @@ limit is returned to the caller (who disconnects it) rather than slowing everyon
 event-loop tick (a group commit's worth of messages, a message and the conversation changes
 it causes) leave in ONE socket write at the start of the next tick. Server frames are not
 masked, so framing a batch is a header per frame and one copy into one buffer.
+
+Every text frame is framed here and written to the socket's transport as one immutable
+``bytes``, never through ``WSTransport.send``: picows 2.3 (without aiofastnet) hands a frame
+over 8 KiB to the transport by pointing into its own reusable write buffer, which the next
+send overwrites while uvloop still holds a backlog, so a busy socket got garbled frames. An
+unmasked server frame is the same for every recipient, so fan-out frames it once.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
-from picows.picows cimport WSMsgType, WSTransport
+from picows.picows cimport WSTransport
 
 import asyncio
 
@@ -22,11 +28,14 @@ cpdef list send_to_all(list transports, bytes frame, Py_ssize_t write_buffer_lim
     cdef list overflowed = None
     cdef WSTransport transport
     cdef Py_ssize_t backlog
+    cdef bytes framed = None
     for item in transports:
         transport = <WSTransport?>item  # checked: a wrong object raises, never corrupts
         if transport.is_disconnected or transport.is_close_frame_sent:
             continue
-        transport.send(WSMsgType.TEXT, frame)
+        if framed is None:
+            framed = text_frames([frame])
+        transport.underlying_transport.write(framed)
         backlog = transport.underlying_transport.get_write_buffer_size()
         if backlog > write_buffer_limit:
             if overflowed is None:
@@ -87,9 +96,8 @@ cdef class FrameBatcher:
     """Per-tick write batching for the transports of one event loop.
 
     ``queue_all`` queues a frame for many transports; at the start of the next loop tick
-    every transport gets everything queued for it in one write (one ``send`` when it is one
-    frame). ``send_now`` writes at once, after whatever is queued for the same transport,
-    so frames keep their order. After a write, a transport whose backlog passes ``limit`` is
+    every transport gets everything queued for it in one write. ``send_now`` writes at once,
+    after whatever is queued for the same transport, so frames keep their order. After a write, a transport whose backlog passes ``limit`` is
     handed to ``on_overflow`` (the caller's slow-consumer policy).
     """
 
@@ -139,7 +147,7 @@ cdef class FrameBatcher:
         self.frames += 1
         self.writes += 1
         if entry is None:
-            transport.send(WSMsgType.TEXT, frame)
+            transport.underlying_transport.write(text_frames([frame]))
         else:
             entry.frames.append(frame)
             transport.underlying_transport.write(text_frames(entry.frames))
@@ -153,6 +161,9 @@ cdef class FrameBatcher:
         self._pending = {}
         cdef WSTransport transport
         cdef _Pending entry
+        cdef dict framed_once = {}  # id(frame) -> framed: one frame for many sockets
+        cdef bytes framed
+        cdef object frame
         for key, value in pending.items():
             transport = <WSTransport>key
             entry = <_Pending>value
@@ -160,7 +171,13 @@ cdef class FrameBatcher:
                 continue
             self.writes += 1
             if len(entry.frames) == 1:
-                transport.send(WSMsgType.TEXT, <bytes>entry.frames[0])
+                # the entries keep every frame alive through this loop: ids stay unique
+                frame = entry.frames[0]
+                framed = framed_once.get(id(frame))
+                if framed is None:
+                    framed = text_frames([frame])
+                    framed_once[id(frame)] = framed
+                transport.underlying_transport.write(framed)
             else:
                 transport.underlying_transport.write(text_frames(entry.frames))
             if (entry.on_overflow is not None
