@@ -97,8 +97,9 @@ cdef class FrameBatcher:
 
     ``queue_all`` queues a frame for many transports; at the start of the next loop tick
     every transport gets everything queued for it in one write. ``send_now`` writes at once,
-    after whatever is queued for the same transport, so frames keep their order. After a write, a transport whose backlog passes ``limit`` is
-    handed to ``on_overflow`` (the caller's slow-consumer policy).
+    after whatever is queued for the same transport, so frames keep their order. After a
+    write, a transport whose backlog passes ``limit`` is handed to ``on_overflow`` (the
+    caller's slow-consumer policy).
     """
 
     def __cinit__(self, loop=None):
