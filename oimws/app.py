@@ -102,11 +102,15 @@ class Node:
         self.api_port = await self.admin.start()
 
     async def stop(self) -> None:
-        """Graceful: stop accepting, close sockets with 1001, finish requests, flush the store."""
+        """Graceful: stop taking sockets and requests, finish the requests in flight and answer
+        them, close sockets with 1001, flush the store."""
         if self._loop_lag_watch is not None:
             self._loop_lag_watch.cancel()
-        await self.gateway.shutdown()
+        self.gateway.stop_accepting()
+        # Before the sockets close, so that what was stored is also acknowledged: a client
+        # left without the answer would have to resend to learn the outcome.
         await self.dispatcher.drain()
+        await self.gateway.close_all()
         if self.cluster is not None:
             await self.cluster.stop()
         await self.admin.stop()

@@ -48,6 +48,10 @@ class Config:
     # idle_timeout; picows allows at most one ping interval of waiting for the pong.
     idle_timeout: float = 56.0
     handshake_timeout: float = 10.0
+    # A socket the server closes (kick, Logout, 1009, shutdown) stays open this long for the
+    # client to take what is queued and answer with its close frame; then it is cut off (a
+    # peer that stopped reading never answers, and a graceful close would wait for it forever)
+    close_timeout: float = 5.0
     # Requests one connection may send: this many a second on average, request_burst at once
     # (beyond: each request is answered with 1601 until the budget refills)
     request_rate: float = 200.0
@@ -214,6 +218,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting 'idle_timeout' must be above ping_interval and at most twice it")
     if not config.request_rate > 0:
         raise ConfigError("setting 'request_rate' must be positive")
+    if not config.close_timeout > 0:
+        raise ConfigError("setting 'close_timeout' must be positive")
     if config.workers < 1:
         raise ConfigError("setting 'workers' must be at least 1")
     if config.workers > 1 and not config.redis_url:

@@ -80,6 +80,7 @@ class RedisLink:
         self._remote: dict[str, dict[str, tuple[int, ...]]] = {}
         self._outbox: asyncio.Queue[Callable[[], Awaitable[object]]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self._sender: asyncio.Task[None] | None = None
         self._on_frame: FrameReceiver | None = None
         self._on_kick: KickReceiver | None = None
         self._on_revocation: RevocationReceiver | None = None
@@ -100,21 +101,26 @@ class RedisLink:
         await self._redis.ping()
         await self._register()
         loop = asyncio.get_running_loop()
+        self._sender = loop.create_task(self._send(), name="oimws-cluster-send")
         self._tasks = [loop.create_task(self._listen(), name="oimws-cluster-listen"),
-                       loop.create_task(self._send(), name="oimws-cluster-send"),
+                       self._sender,
                        loop.create_task(self._heartbeat(), name="oimws-cluster-heartbeat")]
         log.info("cluster link up: node %s on %s", self.node_id, _safe(self._url))
 
     async def stop(self) -> None:
         """Say goodbye and disconnect. Never interrupts a command half-way (a Redis
         connection cancelled mid-command cannot be reused), and never hangs shutdown."""
-        sender, *others = self._tasks
-        for task in others:
-            task.cancel()
+        # The sender drains what is queued (frames for other nodes, presence changes) before
+        # it stops; the listener and the heartbeat have nothing to finish.
+        sender = self._sender
+        for task in self._tasks:
+            if task is not sender:
+                task.cancel()
         self._outbox.put_nowait(_STOP)
-        with contextlib.suppress(TimeoutError, RedisError, OSError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.shield(sender), STOP_TIMEOUT_SECONDS)
-        sender.cancel()
+        if sender is not None:
+            with contextlib.suppress(TimeoutError, RedisError, OSError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(sender), STOP_TIMEOUT_SECONDS)
+            sender.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, RedisError, OSError):
                 await task

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import ssl
 from typing import Any
 
@@ -39,6 +41,9 @@ CLOSE_GOING_AWAY = WSCloseCode.GOING_AWAY.value
 CLOSE_PROTOCOL_ERROR = WSCloseCode.PROTOCOL_ERROR.value
 CLOSE_MESSAGE_TOO_BIG = WSCloseCode.MESSAGE_TOO_BIG.value
 
+# Linux only (absent elsewhere, where sockets keep the system's retransmission limits).
+TCP_USER_TIMEOUT: int | None = getattr(socket, "TCP_USER_TIMEOUT", None)
+
 
 class ClientConnection(WSListener):
     """One socket: reassembles messages, hands payloads to the dispatcher, writes frames."""
@@ -49,19 +54,30 @@ class ClientConnection(WSListener):
         self._connect = connect
         self._transport: WSTransport | None = None
         self._fragments: bytearray | None = None
+        self._cut_off_timer: asyncio.TimerHandle | None = None
         self.session: Session | None = None
 
     # picows callbacks
     def on_ws_connected(self, transport: WSTransport) -> None:
         self._transport = transport
         config = self._gateway.config
+        _limit_unacknowledged_time(transport, config.idle_timeout)
         self.session = Session(self._connect.user_id, self._connect.platform_id, self,
                                RequestBudget(config.request_rate, config.request_burst))
         self._gateway.connection_opened(self)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
         msg_type = frame.msg_type
-        if msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
+        if msg_type == WSMsgType.CLOSE:
+            # The peer closes, or answers our close: reply (unless ours went out already),
+            # then close the socket.
+            transport.send_close(frame.get_close_code(), frame.get_close_message())
+            transport.disconnect()  # graceful: what is still queued goes first ...
+            self._cut_off_after_close_timeout(transport)  # ... unless the peer stopped reading
+        elif transport.is_close_frame_sent:
+            # Closing: what the peer sent meanwhile is still read (see close) but not served.
+            return
+        elif msg_type in (WSMsgType.TEXT, WSMsgType.BINARY):
             if self._fragments is not None:
                 self.close(CLOSE_PROTOCOL_ERROR, "new message before the last one ended")
             elif frame.fin:
@@ -79,11 +95,11 @@ class ClientConnection(WSListener):
             elif frame.fin:
                 payload, self._fragments = self._fragments, None
                 self._gateway.dispatch(self, payload)
-        elif msg_type == WSMsgType.CLOSE:
-            transport.send_close(frame.get_close_code(), frame.get_close_message())
-            transport.disconnect()
 
     def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._cut_off_timer is not None:
+            self._cut_off_timer.cancel()
+            self._cut_off_timer = None
         self._gateway.connection_closed(self)
 
     # Connection (what the session may do)
@@ -105,7 +121,25 @@ class ClientConnection(WSListener):
             return
         if not transport.is_close_frame_sent:
             transport.send_close(WSCloseCode(code), reason.encode("utf-8"))
-        transport.disconnect()
+        # The socket stays open, and read, until the peer answers with its own close frame
+        # (RFC 6455's closing handshake; on_ws_frame closes it then). Closing it now, while the
+        # peer's requests may still be arriving, would have the kernel answer them with a
+        # reset and drop what it had not sent yet: the last answers and the close frame.
+        self._cut_off_after_close_timeout(transport)
+
+    def _cut_off_after_close_timeout(self, transport: WSTransport) -> None:
+        """Bound the close: a peer that stopped reading never answers our close frame and
+        never lets a graceful close drain what is queued for it."""
+        if self._cut_off_timer is None and not transport.is_disconnected:
+            self._cut_off_timer = asyncio.get_running_loop().call_later(
+                self._gateway.config.close_timeout, self._cut_off, transport)
+
+    def _cut_off(self, transport: WSTransport) -> None:
+        self._cut_off_timer = None
+        if not transport.is_disconnected:
+            log.info("%r did not complete the close within %gs; cutting it off",
+                     self.session, self._gateway.config.close_timeout)
+            transport.disconnect(graceful=False)
 
     @property
     def raw_transport(self) -> Any:
@@ -114,6 +148,24 @@ class ClientConnection(WSListener):
     @property
     def platform_id(self) -> int:
         return self._connect.platform_id
+
+
+def _limit_unacknowledged_time(transport: WSTransport, seconds: float) -> None:
+    """Let the kernel drop the connection when what it sent stays unacknowledged (a peer gone,
+    or a zero window: a peer that stopped reading) for ``seconds``.
+
+    For what no timer of ours sees: a peer that never reads but keeps sending is never idle,
+    so the auto-ping never probes it, and what piles up for it unchecked by
+    ``write_buffer_limit`` (picows' pongs) would pile up for good. It also bounds the
+    retransmissions to a peer that vanished. Tied to ``idle_timeout``: a peer that
+    acknowledges nothing for that long is as gone as one that answers no ping for that long.
+    """
+    if TCP_USER_TIMEOUT is None:
+        return
+    sock = transport.underlying_transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, TCP_USER_TIMEOUT, int(seconds * 1000))
 
 
 class WebSocketGateway:
@@ -130,6 +182,8 @@ class WebSocketGateway:
         self._dispatcher = dispatcher
         self._connections: set[ClientConnection] = set()
         self._server: asyncio.Server | None = None
+        self._stopping = False
+        self._all_closed = asyncio.Event()  # set once stopping and the last socket is gone
 
     @property
     def connection_count(self) -> int:
@@ -176,6 +230,8 @@ class WebSocketGateway:
     def connection_opened(self, connection: ClientConnection) -> None:
         self._connections.add(connection)
         metrics.connection_opened(connection.platform_id)
+        if self._stopping:  # accepted before the listener closed, upgraded since
+            connection.close(CLOSE_GOING_AWAY, "server shutting down")
 
     def connection_closed(self, connection: ClientConnection) -> None:
         if connection in self._connections:
@@ -184,20 +240,36 @@ class WebSocketGateway:
         if connection.session is not None:
             connection.session.logged_in = False
             self._delivery.remove(connection.session)
+        if self._stopping and not self._connections:
+            self._all_closed.set()
 
     def dispatch(
         self, connection: ClientConnection, payload: bytes | bytearray | memoryview
     ) -> None:
         session = connection.session
-        if session is not None:
+        # Once stopping, no request is taken: none is then left half done, stored but never
+        # answered. The client learns nothing of it but the 1001 that follows.
+        if session is not None and not self._stopping:
             self._dispatcher.handle_payload(session, payload)
 
-    async def shutdown(self) -> None:
-        """Stop accepting, then close every socket with 1001 (going away)."""
+    def stop_accepting(self) -> None:
+        """A graceful stop's first step: no new sockets, no new requests. The sockets stay
+        open, so the requests in flight are answered once they are done (the caller waits for
+        them: ``Dispatcher.drain``)."""
+        self._stopping = True
         if self._server is not None:
             self._server.close()
+
+    async def close_all(self) -> None:
+        """A graceful stop's last step: close every socket with 1001 (going away) and wait
+        until they are closed, so what is queued for them (answers, pushes, the close frame)
+        is written before the process exits. Each is cut off after ``close_timeout``."""
+        self.stop_accepting()
         for connection in list(self._connections):
             connection.close(CLOSE_GOING_AWAY, "server shutting down")
         if self._server is not None:
-            await self._server.wait_closed()
+            await self._server.wait_closed()  # uvloop: the listener only, not the sockets
+        if self._connections:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._all_closed.wait(), self.config.close_timeout + 1)
         log.info("WebSocket gateway stopped")

@@ -85,3 +85,26 @@ async def test_survives_a_redis_restart(redis: RedisServer):
     finally:
         await a.stop()
         await b.stop()
+
+
+async def test_what_is_queued_when_a_node_stops_still_goes_out(redis: RedisServer):
+    """stop() lets the sender drain its queue: frames forwarded and users announced just
+    before a graceful stop reach the other node (it once waited on the listener instead and
+    cancelled the sender with its queue)."""
+    a = RedisLink(redis.url, "a", dict)
+    b = RedisLink(redis.url, "b", dict)
+    frames: list[bytes] = []
+    a.on_frame(lambda users, frame: frames.append(frame))
+    await a.start()
+    await b.start()
+    b.announce("bob", (5,))
+    await eventually(lambda: a.nodes_for(["bob"]) == {"b": ["bob"]}, "presence")
+    try:
+        for index in range(200):
+            b.forward({"a": ["alice"]}, b"frame %d" % index)
+        await b.stop()
+        await eventually(lambda: len(frames) == 200, "the queued frames")
+        assert frames == [b"frame %d" % index for index in range(200)]
+        await eventually(lambda: a.nodes_for(["bob"]) == {}, "b's users leaving with it")
+    finally:
+        await a.stop()

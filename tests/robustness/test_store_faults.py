@@ -48,6 +48,7 @@ from oimws.store.errors import (
     StoreUnavailableError,
 )
 from oimws.util.ids import group_conversation_id, single_conversation_id
+from tests.support.history import history
 from tests.support.postgres import PostgresServer, _run_as, start_postgres
 from tests.support.server import RunningServer
 
@@ -188,20 +189,6 @@ async def people(server: RunningServer) -> AsyncIterator[tuple[list[JssdkClient]
         for client in (*senders, reader):
             with contextlib.suppress(Exception):
                 await client.close()
-
-
-async def history(reader: JssdkClient, conversation_id: str) -> list[dict[str, Any]]:
-    messages: list[dict[str, Any]] = []
-    start = ""
-    while True:
-        page = await reader.call("GetAdvancedHistoryMessageList", {
-            "conversationID": conversation_id, "count": 100, "startClientMsgID": start,
-            "lastMinSeq": 0})
-        batch = page["messageList"]
-        messages = batch + messages
-        if page["isEnd"] or not batch:
-            return messages
-        start = batch[0]["clientMsgID"]
 
 
 async def stored_messages(reader: JssdkClient) -> dict[str, dict[str, Any]]:
