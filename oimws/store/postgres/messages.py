@@ -62,9 +62,9 @@ _NOT_DELETED_BY = """NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.owner_
 # viewer's note on the latest message, the unread count (see ``unread_count_sql``) and the
 # latest message's seq. The latest message is the newest one this user can see (above their
 # cleared mark, not deleted by them).
-_CONVERSATION_SELECT = f"""
+_CONVERSATION_SELECT_WITH = f"""
     SELECT uc.owner_id, uc.conversation_id, uc.conversation_type, uc.user_id, uc.group_id,
-        uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, latest.body,
+        uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, {{body}},
         COALESCE(latest.send_time, 0), uc.recv_msg_opt, uc.is_pinned, uc.draft_text,
         uc.draft_text_time, uc.is_private_chat, uc.burn_duration, uc.group_at_type,
         uc.is_hidden, uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info,
@@ -79,6 +79,9 @@ _CONVERSATION_SELECT = f"""
         ORDER BY m.seq DESC LIMIT 1
     ) latest ON TRUE
 """
+_CONVERSATION_SELECT = _CONVERSATION_SELECT_WITH.format(body="latest.body")
+# Reads of many views leave the latest message's body out and read each one once.
+_VIEW_SELECT = _CONVERSATION_SELECT_WITH.format(body="NULL::bytea")
 _CONVERSATION_ORDER = (" ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
                        " uc.conversation_id")
 
@@ -114,16 +117,13 @@ _SHOW_NEW_MESSAGE = """
 """
 
 
-def _record(row: asyncpg.Record, parsed: dict[tuple[str, int], Message] | None = None
-            ) -> ConversationRecord:
-    """A conversation row as a record; ``parsed`` shares the latest messages already parsed
-    by earlier rows of the same read (every member's row of a group carries the same one)."""
+def _record(row: asyncpg.Record,
+            bodies: Mapping[tuple[str, int], Message] | None = None) -> ConversationRecord:
+    """A conversation row as a record. ``bodies``: the latest messages by (conversation,
+    seq), read once for many rows (selected with ``_VIEW_SELECT``), shared between records."""
     latest = None
-    if parsed is not None and row[8] is not None:
-        key = (row[1], row[CONVERSATION_COLUMN_COUNT + 2])
-        latest = parsed.get(key)
-        if latest is None:
-            latest = parsed[key] = orjson.loads(row[8])
+    if bodies is not None:
+        latest = bodies.get((row[1], row[CONVERSATION_COLUMN_COUNT + 2]))
     record = conversation_record(row, latest)
     if record.latest_msg is not None:
         record.latest_msg = with_note(record.latest_msg, row[CONVERSATION_COLUMN_COUNT])
@@ -459,13 +459,22 @@ class PostgresMessages(PostgresEngine, MessageStore):
     ) -> list[ConversationRecord]:
         if not owner_ids or not conversation_ids:
             return []
-        rows = await self._fetch(
-            f"{_CONVERSATION_SELECT} WHERE uc.owner_id = ANY($1::text[])"
-            " AND uc.conversation_id = ANY($2::text[])"
-            f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
-            list(owner_ids), list(conversation_ids))
-        parsed: dict[tuple[str, int], Message] = {}
-        return [_record(row, parsed) for row in rows]
+        async def read(conn: asyncpg.Connection) -> list[ConversationRecord]:
+            rows = await conn.fetch(
+                f"{_VIEW_SELECT} WHERE uc.owner_id = ANY($1::text[])"
+                " AND uc.conversation_id = ANY($2::text[])"
+                f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
+                list(owner_ids), list(conversation_ids))
+            latest = {(row[1], row[CONVERSATION_COLUMN_COUNT + 2]) for row in rows
+                      if row[CONVERSATION_COLUMN_COUNT + 2] is not None}
+            bodies = {(row[0], row[1]): orjson.loads(row[2]) for row in await conn.fetch(
+                "SELECT m.conversation_id, m.seq, m.body FROM messages m"
+                " JOIN unnest($1::text[], $2::bigint[]) AS wanted (conversation_id, seq)"
+                " ON m.conversation_id = wanted.conversation_id AND m.seq = wanted.seq",
+                [key[0] for key in latest], [key[1] for key in latest])}
+            return [_record(row, bodies) for row in rows]
+
+        return await self._read(read)
 
     async def get_unread_totals(
         self, owner_ids: Sequence[str], excluding: Sequence[str] = ()

@@ -42,19 +42,22 @@ _UNREAD = unread_count_sql("MAX(uc.has_read_seq, uc.min_seq)",
                            "messages o INDEXED BY messages_by_sender")
 # One user's view of a conversation in the column order of ``conversation_record``, then the
 # viewer's note on the conversation's latest message, the unread count, and whether the
-# viewer deleted that latest message.
-_CONVERSATION_COLUMNS = f"""
+# viewer deleted that latest message. Reads of many views leave the latest message out
+# (``_VIEW_COLUMNS``) and read each conversation's once.
+_CONVERSATION_COLUMNS_WITH = """
     uc.owner_id, uc.conversation_id, uc.conversation_type, uc.user_id, uc.group_id,
-    uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, cs.latest_msg,
+    uc.has_read_seq, COALESCE(cs.max_seq, 0), uc.min_seq, {latest},
     COALESCE(cs.latest_msg_send_time, 0), uc.recv_msg_opt, uc.is_pinned, uc.draft_text,
     uc.draft_text_time, uc.is_private_chat, uc.burn_duration, uc.group_at_type, uc.is_hidden,
     uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info,
     (SELECT n.local_ex FROM message_local_ex n WHERE n.owner_id = uc.owner_id
         AND n.conversation_id = uc.conversation_id AND n.seq = cs.max_seq),
-    {_UNREAD},
+    {unread},
     EXISTS (SELECT 1 FROM deleted_messages d WHERE d.owner_id = uc.owner_id
         AND d.conversation_id = uc.conversation_id AND d.seq = cs.max_seq)
 """
+_CONVERSATION_COLUMNS = _CONVERSATION_COLUMNS_WITH.format(latest="cs.latest_msg", unread=_UNREAD)
+_VIEW_COLUMNS = _CONVERSATION_COLUMNS_WITH.format(latest="NULL", unread=_UNREAD)
 _CONVERSATION_FROM = """
     FROM user_conversations uc
     LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
@@ -71,17 +74,13 @@ _VISIBLE = """
 
 
 def _record(conn: sqlite3.Connection, row: Sequence[Any],
-            parsed: dict[tuple[str, int], Message] | None = None) -> ConversationRecord:
-    """A conversation row as a record; ``parsed`` shares the latest messages already parsed
-    by earlier rows of the same read (every member's row of a group carries the same one)."""
-    if parsed is None or row[8] is None:
+            latest_of: Mapping[str, Message] | None = None) -> ConversationRecord:
+    """A conversation row as a record. ``latest_of``: each conversation's latest message,
+    read once for many rows (selected with ``_VIEW_COLUMNS``), shared between their records."""
+    if latest_of is None:
         record = conversation_record(row)
     else:
-        key = (row[1], row[6])
-        latest = parsed.get(key)
-        if latest is None:
-            latest = parsed[key] = orjson.loads(row[8])
-        record = conversation_record(row, latest)
+        record = conversation_record(row, latest_of.get(row[1]))
     record.unread_count = row[CONVERSATION_COLUMN_COUNT + 1]
     if record.latest_msg is None:
         return record
@@ -211,21 +210,51 @@ class SqliteMessages(SqliteEngine, MessageStore):
             PRIMARY KEY (owner_id, conversation_id, seq)
         ) WITHOUT ROWID
         """,
-        # unread counts from running counters (see ``unread_count_sql``)
+        # Unread counts from running counters (see ``unread_count_sql``), and the two tables
+        # that hold message bodies rebuilt as rowid tables with the bodies last: in a
+        # WITHOUT ROWID table the whole row is the b-tree key, so every lookup that passed
+        # a big message (a group's creation notice lists every member: half a megabyte for
+        # a thousand) read all of it to compare keys.
         """
-        ALTER TABLE messages ADD COLUMN unread_ordinal INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE conversation_state ADD COLUMN unread_ordinal INTEGER NOT NULL DEFAULT 0;
-        UPDATE messages SET unread_ordinal = counted.ordinal FROM (
-            SELECT conversation_id, seq, SUM(counts_unread) OVER (
-                PARTITION BY conversation_id ORDER BY seq) AS ordinal FROM messages
-        ) AS counted
-        WHERE messages.conversation_id = counted.conversation_id
-            AND messages.seq = counted.seq;
-        UPDATE conversation_state SET unread_ordinal = COALESCE((
-            SELECT m.unread_ordinal FROM messages m
-            WHERE m.conversation_id = conversation_state.conversation_id
-                AND m.seq = conversation_state.max_seq), 0);
-        CREATE INDEX messages_by_sender ON messages (conversation_id, send_id, seq)
+        CREATE TABLE messages_v2 (
+            conversation_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            client_msg_id TEXT NOT NULL,
+            server_msg_id TEXT NOT NULL,
+            send_id TEXT NOT NULL,
+            send_time INTEGER NOT NULL,
+            content_type INTEGER NOT NULL,
+            counts_unread INTEGER NOT NULL,
+            unread_ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            body BLOB NOT NULL,
+            PRIMARY KEY (conversation_id, seq)
+        );
+        INSERT INTO messages_v2 (conversation_id, seq, client_msg_id, server_msg_id, send_id,
+            send_time, content_type, counts_unread, unread_ordinal, text, body)
+        SELECT conversation_id, seq, client_msg_id, server_msg_id, send_id, send_time,
+            content_type, counts_unread, SUM(counts_unread) OVER (
+                PARTITION BY conversation_id ORDER BY seq), text, body
+        FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_v2 RENAME TO messages;
+        CREATE UNIQUE INDEX messages_by_client_msg_id ON messages (client_msg_id);
+        CREATE INDEX messages_by_sender ON messages (conversation_id, send_id, seq);
+        CREATE TABLE conversation_state_v2 (
+            conversation_id TEXT PRIMARY KEY,
+            max_seq INTEGER NOT NULL,
+            unread_ordinal INTEGER NOT NULL DEFAULT 0,
+            latest_msg_send_time INTEGER NOT NULL DEFAULT 0,
+            latest_msg BLOB
+        );
+        INSERT INTO conversation_state_v2 (conversation_id, max_seq, unread_ordinal,
+            latest_msg_send_time, latest_msg)
+        SELECT cs.conversation_id, cs.max_seq, COALESCE((SELECT m.unread_ordinal FROM messages m
+            WHERE m.conversation_id = cs.conversation_id AND m.seq = cs.max_seq), 0),
+            cs.latest_msg_send_time, cs.latest_msg
+        FROM conversation_state cs;
+        DROP TABLE conversation_state;
+        ALTER TABLE conversation_state_v2 RENAME TO conversation_state
         """,
     ))
 
@@ -422,14 +451,17 @@ class SqliteMessages(SqliteEngine, MessageStore):
         if not owner_ids or not conversation_ids:
             return []
         conn = self._read()
+        wanted = orjson.dumps(list(conversation_ids))
         rows = conn.execute(
-            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
+            f"SELECT {_VIEW_COLUMNS} {_CONVERSATION_FROM}"
             " WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
             " AND uc.conversation_id IN (SELECT value FROM json_each(?))"
             f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
-            (orjson.dumps(list(owner_ids)), orjson.dumps(list(conversation_ids)))).fetchall()
-        parsed: dict[tuple[str, int], Message] = {}
-        return [_record(conn, row, parsed) for row in rows]
+            (orjson.dumps(list(owner_ids)), wanted)).fetchall()
+        latest_of = {conversation_id: orjson.loads(body) for conversation_id, body in conn.execute(
+            "SELECT conversation_id, latest_msg FROM conversation_state WHERE conversation_id"
+            " IN (SELECT value FROM json_each(?)) AND latest_msg IS NOT NULL", (wanted,))}
+        return [_record(conn, row, latest_of) for row in rows]
 
     async def get_unread_totals(
         self, owner_ids: Sequence[str], excluding: Sequence[str] = ()
