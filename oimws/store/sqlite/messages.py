@@ -573,16 +573,17 @@ def _ensure(
     conn: sqlite3.Connection, owner_ids: Sequence[str], conversation_id: str,
     conversation_type: int, group_id: str, peer_of: Mapping[str, str] | None,
 ) -> list[str]:
-    created = []
-    for owner in owner_ids:
-        cursor = conn.execute(
-            "INSERT OR IGNORE INTO user_conversations (owner_id, conversation_id,"
-            " conversation_type, user_id, group_id) VALUES (?, ?, ?, ?, ?)",
-            (owner, conversation_id, conversation_type, (peer_of or {}).get(owner, ""),
-             group_id))
-        if cursor.rowcount:
-            created.append(owner)
-    return created
+    """Give these users the conversation if they lack it; returns who got it, in order. One
+    statement for all of them: a group message names every member."""
+    peers = peer_of or {}
+    pairs = orjson.dumps([(owner, peers.get(owner, "")) for owner in owner_ids])
+    created = {row[0] for row in conn.execute(
+        "INSERT OR IGNORE INTO user_conversations (owner_id, conversation_id,"
+        " conversation_type, user_id, group_id)"
+        " SELECT json_extract(p.value, '$[0]'), ?, ?, json_extract(p.value, '$[1]'), ?"
+        " FROM json_each(?) p"
+        " RETURNING owner_id", (conversation_id, conversation_type, group_id, pairs))}
+    return [owner for owner in dict.fromkeys(owner_ids) if owner in created]
 
 
 def _in_clause(column: str, prefix: str, values: Sequence[Any], params: dict[str, Any]) -> str:
