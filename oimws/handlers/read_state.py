@@ -30,8 +30,12 @@ async def with_read_flags(
     how many members have read them) from every member's read position, and ``isAtSelf``."""
     if not messages:
         return messages
-    others = [m for m in await ctx.store.get_conversation_members(viewer.conversation_id)
-              if m.owner_id != viewer.owner_id]
+    others: list[ConversationRecord] = []
+    if any(m["sendID"] == viewer.owner_id for m in messages):
+        # Only one's own messages show who read them: a page of others' messages in a big
+        # group does not read every member's view.
+        others = [m for m in await ctx.store.get_conversation_members(viewer.conversation_id)
+                  if m.owner_id != viewer.owner_id]
     for message in messages:
         seq = message["seq"]
         at_text = message.get("atTextElem")

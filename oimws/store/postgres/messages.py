@@ -459,12 +459,16 @@ class PostgresMessages(PostgresEngine, MessageStore):
     ) -> list[ConversationRecord]:
         if not owner_ids or not conversation_ids:
             return []
+        return await self._views(
+            "uc.owner_id = ANY($1::text[]) AND uc.conversation_id = ANY($2::text[])"
+            f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
+            list(owner_ids), list(conversation_ids))
+
+    async def _views(self, condition: str, *params: Any) -> list[ConversationRecord]:
+        """Many views (``condition`` on ``uc``), each latest message they show read and
+        parsed once for all of them."""
         async def read(conn: asyncpg.Connection) -> list[ConversationRecord]:
-            rows = await conn.fetch(
-                f"{_VIEW_SELECT} WHERE uc.owner_id = ANY($1::text[])"
-                " AND uc.conversation_id = ANY($2::text[])"
-                f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
-                list(owner_ids), list(conversation_ids))
+            rows = await conn.fetch(f"{_VIEW_SELECT} WHERE {condition}", *params)
             latest = {(row[1], row[CONVERSATION_COLUMN_COUNT + 2]) for row in rows
                       if row[CONVERSATION_COLUMN_COUNT + 2] is not None}
             bodies = {(row[0], row[1]): orjson.loads(row[2]) for row in await conn.fetch(
@@ -496,9 +500,8 @@ class PostgresMessages(PostgresEngine, MessageStore):
         return await self._read(lambda conn: _conversation(conn, owner_id, conversation_id))
 
     async def get_conversation_members(self, conversation_id: str) -> list[ConversationRecord]:
-        rows = await self._fetch(f"{_CONVERSATION_SELECT} WHERE uc.conversation_id = $1"
-                                 " ORDER BY uc.owner_id", conversation_id)
-        return [_record(row) for row in rows]
+        return await self._views("uc.conversation_id = $1 ORDER BY uc.owner_id",
+                                 conversation_id)
 
     async def ensure_conversations(
         self, owner_ids: Sequence[str], conversation_id: str, conversation_type: int,

@@ -450,14 +450,21 @@ class SqliteMessages(SqliteEngine, MessageStore):
     ) -> list[ConversationRecord]:
         if not owner_ids or not conversation_ids:
             return []
-        conn = self._read()
-        wanted = orjson.dumps(list(conversation_ids))
-        rows = conn.execute(
-            f"SELECT {_VIEW_COLUMNS} {_CONVERSATION_FROM}"
-            " WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
+        return self._views(
+            "uc.owner_id IN (SELECT value FROM json_each(?))"
             " AND uc.conversation_id IN (SELECT value FROM json_each(?))"
             f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
-            (orjson.dumps(list(owner_ids)), wanted)).fetchall()
+            (orjson.dumps(list(owner_ids)),), conversation_ids)
+
+    def _views(self, condition: str, params: tuple[Any, ...], conversation_ids: Sequence[str]
+               ) -> list[ConversationRecord]:
+        """Many views of these conversations (``condition`` on ``uc``, its last parameter
+        the conversation IDs as a JSON array), each conversation's latest message read and
+        parsed once for all of them."""
+        conn = self._read()
+        wanted = orjson.dumps(list(conversation_ids))
+        rows = conn.execute(f"SELECT {_VIEW_COLUMNS} {_CONVERSATION_FROM} WHERE {condition}",
+                            (*params, wanted)).fetchall()
         latest_of = {conversation_id: orjson.loads(body) for conversation_id, body in conn.execute(
             "SELECT conversation_id, latest_msg FROM conversation_state WHERE conversation_id"
             " IN (SELECT value FROM json_each(?)) AND latest_msg IS NOT NULL", (wanted,))}
@@ -483,11 +490,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
         return _conversation_row(self._read(), owner_id, conversation_id)
 
     async def get_conversation_members(self, conversation_id: str) -> list[ConversationRecord]:
-        conn = self._read()
-        rows = conn.execute(
-            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
-            " WHERE uc.conversation_id = ?", (conversation_id,)).fetchall()
-        return [_record(conn, row) for row in rows]
+        return self._views("uc.conversation_id IN (SELECT value FROM json_each(?))", (),
+                           [conversation_id])
 
     async def ensure_conversations(
         self, owner_ids: Sequence[str], conversation_id: str, conversation_type: int,
