@@ -11,9 +11,12 @@ API_URL ?= http://127.0.0.1:$${OIMWS_API_PORT:-10002}
 BUILD_STAMP := $(VENV)/.oimws-built
 SOURCES := pyproject.toml setup.py $(wildcard oimws/_speedups/*.pyx oimws/_speedups/*.pxd)
 E2E_DIR := tests/e2e
+SOAK_SECONDS ?= 300
+FUZZ_SECONDS ?= 300
+FUZZ_DIR := $(RUN_DIR)/fuzz
 
 .PHONY: help build start check stop restart test lint bench bench-micro wheel clean \
-	cluster-up cluster-down
+	cluster-up cluster-down soak fuzz
 
 help:
 	@echo "make build   create $(VENV) and install oimws with its compiled extensions"
@@ -21,7 +24,11 @@ help:
 	@echo "make check   the running gateway's health and readiness (connections, uptime);"
 	@echo "             non-zero exit unless up and ready (TLS: API_URL=https://... CHECK_ARGS=--insecure)"
 	@echo "make stop    SIGTERM the gateway and wait for its graceful exit"
-	@echo "make test    run the whole test suite (unit, integration, end-to-end)"
+	@echo "make test    run the whole test suite (unit, integration, end-to-end), soak aside"
+	@echo "make soak    thousands of clients connecting, chatting and leaving against a real"
+	@echo "             server for SOAK_SECONDS (default $(SOAK_SECONDS)): nothing lost, memory flat"
+	@echo "make fuzz    coverage-guided fuzzing of the codec (atheris) for FUZZ_SECONDS"
+	@echo "             (default $(FUZZ_SECONDS)); new inputs and crashes go to $(FUZZ_DIR)/"
 	@echo "make lint    ruff, mypy, cython-lint"
 	@echo "make bench   the load harness against its peers (short run; BENCH_ARGS=...)"
 	@echo "make bench-micro  the Cython hot paths against plain Python (pytest-benchmark)"
@@ -70,11 +77,22 @@ restart: stop start
 $(E2E_DIR)/node_modules/.package-lock.json: $(E2E_DIR)/package-lock.json
 	cd $(E2E_DIR) && npm ci --no-audit --no-fund --loglevel=error
 
+# the soak is deselected by pytest's addopts (-m 'not soak', pyproject.toml): `make soak`
 test: build $(E2E_DIR)/node_modules/.package-lock.json
 	$(PY) -m pytest tests
 
+# -m soak overrides the addopts' -m 'not soak'; -s shows each cycle as it ends
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m pytest tests/robustness/test_soak.py -m soak -s
+
+# The work corpus comes first: libFuzzer writes what it finds there, not into the seeds.
+fuzz: build
+	@mkdir -p $(FUZZ_DIR)/codec
+	$(PY) fuzz/fuzz_codec.py -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+		-dict=fuzz/codec.dict -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/codec fuzz/corpus/codec
+
 lint: build
-	$(VENV)/bin/ruff check oimws tests benchmarks examples
+	$(VENV)/bin/ruff check oimws tests benchmarks examples fuzz
 	$(VENV)/bin/mypy
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cython-lint oimws/_speedups
 
