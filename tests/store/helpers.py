@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
+
 from oimws.store import Message, Store, UserRecord
 
 StoreFactory = Callable[[], Store]  # a new, unopened store on the test's database
@@ -48,3 +50,14 @@ async def chat(store: Store, *texts_by_sender: tuple[str, str]) -> list[Message]
 
 def client_ids(messages: list[Message]) -> list[str]:
     return [m["clientMsgID"] for m in messages]
+
+
+async def admin_sql(dsn: str, sql: str) -> None:
+    """Run SQL on a PostgreSQL database as its administrator would, on a connection of its
+    own that writes even where the database defaults to read-only."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SET default_transaction_read_only = off")
+        await conn.execute(sql)
+    finally:
+        await conn.close()

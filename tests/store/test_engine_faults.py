@@ -27,7 +27,7 @@ from oimws.store.errors import (
 )
 from oimws.store.postgres import PostgresStore
 from oimws.store.sqlite import SqliteStore
-from tests.store.helpers import CONV, client_ids, message, register
+from tests.store.helpers import CONV, admin_sql, client_ids, message, register
 from tests.support.postgres import PostgresServer
 
 # -- SQLite -----------------------------------------------------------------------------------
@@ -146,15 +146,6 @@ async def pg_store(postgres_dsn: str) -> AsyncIterator[PostgresStore]:
         await store.close()
 
 
-async def _admin(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("SET default_transaction_read_only = off")
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _database(dsn: str) -> str:
     return dsn.rsplit("/", 1)[1]
 
@@ -170,7 +161,7 @@ async def test_postgres_writes_again_once_a_read_only_database_is_writable(
     await store.append_message(CONV, message("m1"), ["alice", "bob"])
     database = _database(postgres_dsn)
     try:
-        await _admin(postgres_dsn, f"ALTER DATABASE {database} SET"
+        await admin_sql(postgres_dsn, f"ALTER DATABASE {database} SET"
                      f" default_transaction_read_only = on; {CUT_SESSIONS}")
         with pytest.raises(StoreReadOnlyError, match="only reads"):
             await store.append_message(CONV, message("m2"), ["alice", "bob"])
@@ -178,7 +169,7 @@ async def test_postgres_writes_again_once_a_read_only_database_is_writable(
             await store.check_writable()
         assert list(await store.get_users(["alice"])) == ["alice"]  # reads are served
     finally:
-        await _admin(postgres_dsn, f"ALTER DATABASE {database} RESET"
+        await admin_sql(postgres_dsn, f"ALTER DATABASE {database} RESET"
                      " default_transaction_read_only")
     # The sessions opened while it was read-only keep that default; the store must not.
     await store.check_writable()
@@ -195,7 +186,7 @@ async def test_postgres_connections_cut_while_idle_fail_no_request(
     await asyncio.gather(*(store.append_message(f"si_alice_{i}", message(f"m{i}"), ["alice"])
                            for i in range(5)))
     for round_ in range(3):
-        await _admin(postgres_dsn, CUT_SESSIONS)
+        await admin_sql(postgres_dsn, CUT_SESSIONS)
         assert list(await store.get_users(["alice", "bob"])) == ["alice", "bob"]
         results = await asyncio.gather(*(
             store.append_message(CONV, message(f"r{round_}-{i}"), ["alice", "bob"])
@@ -237,7 +228,7 @@ async def test_postgres_a_connection_lost_while_committing_is_an_unknown_outcome
     """COMMIT runs a deferred trigger that waits; the server cuts the session meanwhile.
     The store cannot know whether COMMIT went through and must not say "nothing stored"."""
     store = pg_store
-    await _admin(postgres_dsn, """
+    await admin_sql(postgres_dsn, """
         CREATE TABLE slow_commit (id INTEGER PRIMARY KEY);
         CREATE FUNCTION slow_commit_wait() RETURNS trigger LANGUAGE plpgsql AS
             'BEGIN PERFORM pg_sleep(0.5); RETURN NULL; END';
@@ -250,7 +241,7 @@ async def test_postgres_a_connection_lost_while_committing_is_an_unknown_outcome
 
     write = asyncio.ensure_future(store._write(insert))
     await asyncio.sleep(0.2)  # inside COMMIT's wait
-    await _admin(postgres_dsn, CUT_SESSIONS)
+    await admin_sql(postgres_dsn, CUT_SESSIONS)
     with pytest.raises(StoreOutcomeUnknownError, match="unknown"):
         await write
 

@@ -4,7 +4,6 @@ PostgreSQL database at once, and the database's failures."""
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from oimws.store import DuplicateClientMsgIDError, StoreError, UserRecord
@@ -17,7 +16,7 @@ from oimws.store.groups import (
     MemberRecord,
 )
 from oimws.store.postgres import PostgresStore
-from tests.store.helpers import CONV, client_ids, message
+from tests.store.helpers import CONV, admin_sql, client_ids, message
 from tests.support.postgres import PostgresServer
 
 NODES = 4
@@ -135,7 +134,7 @@ async def test_a_read_only_database_is_not_writable(postgres_dsn: str):
     await store.register_users([UserRecord("alice")])
     await store.close()
     database = postgres_dsn.rsplit("/", 1)[1]
-    await _admin(postgres_dsn, f"ALTER DATABASE {database} SET default_transaction_read_only"
+    await admin_sql(postgres_dsn, f"ALTER DATABASE {database} SET default_transaction_read_only"
                  " = on")
     read_only = PostgresStore(postgres_dsn)
     try:
@@ -147,16 +146,7 @@ async def test_a_read_only_database_is_not_writable(postgres_dsn: str):
             await read_only.append_message(CONV, message("no"), ["alice", "bob"])
         await read_only.close()
     finally:
-        await _admin(postgres_dsn, f"ALTER DATABASE {database} RESET"
+        await admin_sql(postgres_dsn, f"ALTER DATABASE {database} RESET"
                      " default_transaction_read_only")
-
-
-async def _admin(dsn: str, sql: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("SET default_transaction_read_only = off")
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
