@@ -23,6 +23,7 @@ from oimws.store import Store
 from oimws.store.sqlite import SqliteStore
 from oimws.tokens import TokenService
 from oimws.transport import WebSocketGateway
+from oimws.util.collector import tune_for_serving
 
 log = logging.getLogger("oimws")
 
@@ -131,6 +132,7 @@ async def serve(config: Config) -> None:
     warn_about_default_secret(config)
     node = Node(config)
     await node.start()
+    tune_for_serving()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
