@@ -256,6 +256,8 @@ def tracebacks(server: RunningServer, known: tuple[str, ...] = ()) -> list[str]:
 # Tracebacks PostgreSQL's outage brings that are not the store's: asyncpg's pool failing to
 # reconnect in the background (a warning).
 PG_KNOWN_TRACEBACKS = ('"logger":"asyncpg.pool"',)
+# PostgreSQL's answer when the connection was lost during COMMIT: the send may be stored.
+UNKNOWN = StoreOutcomeUnknownError.public_message
 
 
 def readyz(server: RunningServer) -> tuple[int, dict[str, Any]]:
@@ -280,6 +282,50 @@ async def readyz_when_idle(server: RunningServer, load: Load) -> tuple[int, dict
         return await asyncio.to_thread(readyz, server)
     finally:
         load.resume()
+
+
+async def fail_under_load(load: Load, fault: Callable[[], object]) -> None:
+    """Bring the fault on while sends are in flight, and see a phase of refusals."""
+    await load.until("acknowledgements", lambda: len(load.acked()) >= PHASE)
+    await asyncio.to_thread(fault)
+    faulted_at = time.monotonic()
+    await load.until("failures", lambda: len(load.failed(faulted_at)) >= PHASE)
+
+
+async def still_refusing(load: Load, during: str) -> None:
+    """A few more refusals, and no acknowledgement among them."""
+    recent = time.monotonic()
+    await load.until("more failures", lambda: len(load.failed(recent)) >= 5)
+    assert not load.acked(recent), f"acknowledged {during}"
+
+
+async def recover_under_load(server: RunningServer, load: Load, repair: Callable[[], object]
+                             ) -> None:
+    """Take the fault away, with no restart: a phase of acknowledgements, ready again."""
+    await asyncio.to_thread(repair)
+    repaired_at = time.monotonic()
+    await load.until("acknowledgements after the repair",
+                     lambda: len(load.acked(repaired_at)) >= PHASE)
+    assert await readyz_when_idle(server, load) == (
+        200, {"status": "ready", "checks": {"store": "ok"}})
+
+
+async def check_nothing_lost(server: RunningServer, load: Load, reader: JssdkClient,
+                             answers: set[str], known_tracebacks: tuple[str, ...] = ()
+                             ) -> dict[str, dict[str, Any]]:
+    """After an episode: every send answered as expected, no traceback, every acknowledged
+    message stored and no refused one (but those whose outcome was unknown); the refused
+    ones resent are stored once. Returns what is stored."""
+    print(load.summary())
+    check_answers(load, answers)
+    assert not tracebacks(server, known_tracebacks), tracebacks(server)
+    stored = await stored_messages(reader)
+    check_history(load, stored, maybe_stored=lambda o: o.err_msg == UNKNOWN)
+    await resend_failed(load)
+    stored = await stored_messages(reader)
+    check_history(load, stored)
+    assert set(load.outcomes) <= set(stored)
+    return stored
 
 
 # -- SQLite: a full disk ----------------------------------------------------------------------
@@ -412,11 +458,7 @@ async def _full_disk_episode(server: RunningServer, fault: DiskFull | FileSizeLi
         load = Load(senders)
         load.start()
         try:
-            await load.until("acknowledgements", lambda: len(load.acked()) >= PHASE)
-            await asyncio.to_thread(fault.break_)  # while sends are in flight
-            broken_at = time.monotonic()
-            await load.until("failures", lambda: len(load.failed(broken_at)) >= PHASE)
-
+            await fail_under_load(load, fault.break_)
             # The connection and the server stay up: reads, the profile, the probes.
             me = await senders[0].call("GetSelfUserInfo")
             assert me["userID"] == SENDERS[0]
@@ -424,29 +466,12 @@ async def _full_disk_episode(server: RunningServer, fault: DiskFull | FileSizeLi
             assert healthz(server) == 200
             status, body = await readyz_when_idle(server, load)
             assert status == 503 and fault.sqlite_words in body["checks"]["store"], body
-            recent = time.monotonic()
-            await load.until("more failures", lambda: len(load.failed(recent)) >= 5)
-            assert not load.acked(recent), "acknowledged while the disk is full"
-
-            await asyncio.to_thread(fault.repair)  # space returns; no restart
-            repaired_at = time.monotonic()
-            await load.until("acknowledgements after the repair",
-                             lambda: len(load.acked(repaired_at)) >= PHASE)
-            assert await readyz_when_idle(server, load) == (
-                200, {"status": "ready", "checks": {"store": "ok"}})
+            await still_refusing(load, "while the disk is full")
+            await recover_under_load(server, load, fault.repair)  # space returns
         finally:
             await load.stop()
-        print(load.summary())
-
-        check_answers(load, {fault.error.public_message})
         assert server.is_running()
-        assert not tracebacks(server), tracebacks(server)
-        stored = await stored_messages(reader)
-        check_history(load, stored)
-        await resend_failed(load)
-        stored = await stored_messages(reader)
-        check_history(load, stored)
-        assert set(load.outcomes) <= set(stored)
+        stored = await check_nothing_lost(server, load, reader, {fault.error.public_message})
         return stored
 
 
@@ -501,9 +526,6 @@ def pg_oimws(own_postgres: PostgresServer, server_factory: Callable[..., Running
         own_postgres.drop_database(database)
 
 
-UNKNOWN = StoreOutcomeUnknownError.public_message
-
-
 async def test_postgres_stopped_and_started_under_load(
         pg_oimws: tuple[RunningServer, PostgresServer, str]) -> None:
     server, postgres, _ = pg_oimws
@@ -511,14 +533,8 @@ async def test_postgres_stopped_and_started_under_load(
         load = Load(senders)
         load.start()
         try:
-            await load.until("acknowledgements", lambda: len(load.acked()) >= PHASE)
-            await asyncio.to_thread(_pg_ctl, postgres, "-m", "fast", "-w", "stop")
-            stopped_at = time.monotonic()
-            await load.until("failures", lambda: len(load.failed(stopped_at)) >= PHASE)
-            recent = time.monotonic()
-            await load.until("more failures", lambda: len(load.failed(recent)) >= 5)
-            assert not load.acked(recent), "acknowledged while PostgreSQL is down"
-
+            await fail_under_load(load, lambda: _pg_ctl(postgres, "-m", "fast", "-w", "stop"))
+            await still_refusing(load, "while PostgreSQL is down")
             # Still answered: the profile is in the database, so it fails, clearly.
             frame = await senders[0].call_raw("GetSelfUserInfo", "[]")
             assert (frame["errCode"], frame["errMsg"]) == (
@@ -526,25 +542,12 @@ async def test_postgres_stopped_and_started_under_load(
             assert healthz(server) == 200
             status, body = await readyz_when_idle(server, load)
             assert status == 503 and "store write failed" in body["checks"]["store"], body
-
-            await asyncio.to_thread(_start, postgres)  # back; oimws is not restarted
-            started_at = time.monotonic()
-            await load.until("acknowledgements after the restart",
-                             lambda: len(load.acked(started_at)) >= PHASE)
-            assert await readyz_when_idle(server, load) == (
-                200, {"status": "ready", "checks": {"store": "ok"}})
+            await recover_under_load(server, load, lambda: _start(postgres))  # no restart
         finally:
             await load.stop()
-        print(load.summary())
-
-        check_answers(load, {StoreUnavailableError.public_message, UNKNOWN})
-        assert not tracebacks(server, PG_KNOWN_TRACEBACKS), tracebacks(server)
-        stored = await stored_messages(reader)
-        check_history(load, stored, maybe_stored=lambda o: o.err_msg == UNKNOWN)
-        await resend_failed(load)
-        stored = await stored_messages(reader)
-        check_history(load, stored)
-        assert set(load.outcomes) <= set(stored)
+        await check_nothing_lost(server, load, reader,
+                                 {StoreUnavailableError.public_message, UNKNOWN},
+                                 PG_KNOWN_TRACEBACKS)
 
 
 async def test_postgres_read_only_then_writable_under_load(
@@ -554,42 +557,23 @@ async def test_postgres_read_only_then_writable_under_load(
         load = Load(senders)
         load.start()
         try:
-            await load.until("acknowledgements", lambda: len(load.acked()) >= PHASE)
             # What a failover to a standby looks like: every new session is read-only, and
             # the sessions open at the time are cut.
-            await asyncio.to_thread(postgres.psql, (
+            await fail_under_load(load, lambda: postgres.psql(
                 f"ALTER DATABASE {database} SET default_transaction_read_only = on;"
                 " SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                 f" WHERE datname = '{database}' AND pid <> pg_backend_pid()"))
-            read_only_at = time.monotonic()
-            await load.until("failures", lambda: len(load.failed(read_only_at)) >= PHASE)
-            recent = time.monotonic()
-            await load.until("more failures", lambda: len(load.failed(recent)) >= 5)
-            assert not load.acked(recent), "acknowledged while the database is read-only"
-
+            await still_refusing(load, "while the database is read-only")
             me = await senders[0].call("GetSelfUserInfo")  # reads are served
             assert me["userID"] == SENDERS[0]
             status, body = await readyz_when_idle(server, load)
             assert status == 503 and "only reads" in body["checks"]["store"], body
-
             # Writable again; the sessions opened meanwhile are left as they are.
-            await asyncio.to_thread(postgres.psql, (
+            await recover_under_load(server, load, lambda: postgres.psql(
                 f"ALTER DATABASE {database} RESET default_transaction_read_only"))
-            writable_at = time.monotonic()
-            await load.until("acknowledgements once writable",
-                             lambda: len(load.acked(writable_at)) >= PHASE)
-            assert await readyz_when_idle(server, load) == (
-                200, {"status": "ready", "checks": {"store": "ok"}})
         finally:
             await load.stop()
-        print(load.summary())
-
-        check_answers(load, {StoreReadOnlyError.public_message,
-                             StoreUnavailableError.public_message, UNKNOWN})
-        assert not tracebacks(server, PG_KNOWN_TRACEBACKS), tracebacks(server)
-        stored = await stored_messages(reader)
-        check_history(load, stored, maybe_stored=lambda o: o.err_msg == UNKNOWN)
-        await resend_failed(load)
-        stored = await stored_messages(reader)
-        check_history(load, stored)
-        assert set(load.outcomes) <= set(stored)
+        await check_nothing_lost(server, load, reader,
+                                 {StoreReadOnlyError.public_message,
+                                  StoreUnavailableError.public_message, UNKNOWN},
+                                 PG_KNOWN_TRACEBACKS)
