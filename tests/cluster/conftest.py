@@ -49,6 +49,13 @@ class ClusterAdmin:
                      {"platformID": platform_id, "userID": user_id}, self.admin_token())
         return str(data["token"])
 
+    def has_session_on(self, node_api_url: str, user_id: str) -> bool:
+        """Whether that node holds a session of the user (a node's online status is its
+        own sessions'; asked of the node directly, not through nginx)."""
+        [status] = _post(f"{node_api_url}/user/get_users_online_status",
+                         {"userIDs": [user_id]}, self.admin_token())
+        return bool(status["detailPlatformStatus"])
+
 
 def start_cluster(tmp_path: Path, nodes: int, store_args: list[str]) -> LocalCluster:
     cluster = LocalCluster(tmp_path / "cluster", nodes, secrets.token_hex(8), store_args,

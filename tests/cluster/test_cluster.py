@@ -22,22 +22,17 @@ def ready(node: OimwsNode) -> bool:
         return False
 
 
-def connections(node: OimwsNode) -> int:
-    return int(node.health()["connections"])  # type: ignore[call-overload]
-
-
 async def connect_via_nginx(cluster: LocalCluster, admin: ClusterAdmin, user: str,
                             platform: int = WEB) -> tuple[JssdkClient, OimwsNode]:
-    """Log in through nginx; returns the client and the node the hash put it on."""
+    """Log in through nginx; returns the client and the node the hash put it on (the one
+    holding the user's session: connection counts would race with other sockets closing)."""
     live = [n for n in cluster.nodes if n.service is not None]
-    before = [connections(n) for n in live]
     client = await JssdkClient.connect(cluster.ws_url, user, admin.token(user, platform),
                                        platform, path="")
     await client.login()
-    for node, count in zip(live, before, strict=True):
-        if connections(node) > count:
-            return client, node
-    raise AssertionError(f"{user} is connected to no node")
+    holders = [n for n in live if admin.has_session_on(n.api_url, user)]
+    assert len(holders) == 1, f"{user} has sessions on {len(holders)} nodes"
+    return client, holders[0]
 
 
 async def connect_to(node: OimwsNode, admin: ClusterAdmin, user: str,
