@@ -28,6 +28,18 @@ MEMBER_SELECT = f"SELECT {', '.join(MEMBER_FIELDS)} FROM group_members"
 MEMBER_ORDER = " ORDER BY role_level DESC, join_time, user_id"
 APPLICATION_SELECT = f"SELECT {', '.join(APPLICATION_FIELDS)} FROM group_applications"
 
+# Users' views of conversations (``uc``) with each conversation's shared state (``cs``); a
+# user's list is ordered pinned first, then by latest message; reads of many users' views
+# are ordered by user first.
+CONVERSATION_FROM = """
+    FROM user_conversations uc
+    LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
+"""
+_BY_LIST_POSITION = ("uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
+                     " uc.conversation_id")
+CONVERSATION_ORDER = f" ORDER BY {_BY_LIST_POSITION}"
+CONVERSATIONS_BY_OWNER_ORDER = f" ORDER BY uc.owner_id, {_BY_LIST_POSITION}"
+
 
 def unread_count_sql(read_mark: str, own_messages: str = "messages o") -> str:
     """How many messages of conversation ``uc``/``cs`` its owner has not read: messages from

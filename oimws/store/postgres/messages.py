@@ -34,7 +34,12 @@ from oimws.store.postgres.engine import (
     RetryWrite,
     assignments,
 )
-from oimws.store.queries import unread_count_sql
+from oimws.store.queries import (
+    CONVERSATION_FROM,
+    CONVERSATION_ORDER,
+    CONVERSATIONS_BY_OWNER_ORDER,
+    unread_count_sql,
+)
 from oimws.store.rows import (
     CONVERSATION_COLUMN_COUNT,
     checked_changes,
@@ -50,10 +55,6 @@ from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP
 
 _READ_MARK = "GREATEST(uc.has_read_seq, uc.min_seq)"
-_CONVERSATION_FROM = """
-    FROM user_conversations uc
-    LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
-"""
 # Not deleted by the user who owns the row (uc) or views the messages (a parameter).
 _NOT_DELETED_BY = """NOT EXISTS (SELECT 1 FROM deleted_messages d WHERE d.owner_id = {owner}
     AND d.conversation_id = m.conversation_id AND d.seq = m.seq)"""
@@ -69,7 +70,7 @@ _CONVERSATION_SELECT_WITH = f"""
         uc.draft_text_time, uc.is_private_chat, uc.burn_duration, uc.group_at_type,
         uc.is_hidden, uc.msg_destruct_time, uc.is_msg_destruct, uc.ex, uc.attached_info,
         latest.local_ex, {unread_count_sql(_READ_MARK)}, latest.seq
-    {_CONVERSATION_FROM}
+    {CONVERSATION_FROM}
     LEFT JOIN LATERAL (
         SELECT m.seq, m.body, m.send_time, n.local_ex FROM messages m
         LEFT JOIN message_local_ex n ON n.owner_id = uc.owner_id
@@ -82,8 +83,6 @@ _CONVERSATION_SELECT_WITH = f"""
 _CONVERSATION_SELECT = _CONVERSATION_SELECT_WITH.format(body="latest.body")
 # Reads of many views leave the latest message's body out and read each one once.
 _VIEW_SELECT = _CONVERSATION_SELECT_WITH.format(body="NULL::bytea")
-_CONVERSATION_ORDER = (" ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
-                       " uc.conversation_id")
 
 # The next seq (see the module's docstring), unless the clientMsgID ($2) is stored already:
 # then nothing changes and nothing is returned.
@@ -450,7 +449,7 @@ class PostgresMessages(PostgresEngine, MessageStore):
     ) -> list[ConversationRecord]:
         hidden = "" if include_hidden else " AND NOT uc.is_hidden"
         rows = await self._fetch(
-            f"{_CONVERSATION_SELECT} WHERE uc.owner_id = $1{hidden}{_CONVERSATION_ORDER}",
+            f"{_CONVERSATION_SELECT} WHERE uc.owner_id = $1{hidden}{CONVERSATION_ORDER}",
             owner_id)
         return [_record(row) for row in rows]
 
@@ -461,7 +460,7 @@ class PostgresMessages(PostgresEngine, MessageStore):
             return []
         return await self._views(
             "uc.owner_id = ANY($1::text[]) AND uc.conversation_id = ANY($2::text[])"
-            f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
+            f"{CONVERSATIONS_BY_OWNER_ORDER}",
             list(owner_ids), list(conversation_ids))
 
     async def _views(self, condition: str, *params: Any) -> list[ConversationRecord]:
@@ -486,7 +485,7 @@ class PostgresMessages(PostgresEngine, MessageStore):
         totals = dict.fromkeys(owner_ids, 0)
         if owner_ids:
             rows = await self._fetch(
-                f"SELECT uc.owner_id, SUM({unread_count_sql(_READ_MARK)}) {_CONVERSATION_FROM}"
+                f"SELECT uc.owner_id, SUM({unread_count_sql(_READ_MARK)}) {CONVERSATION_FROM}"
                 " WHERE uc.owner_id = ANY($1::text[])"
                 " AND NOT uc.conversation_id = ANY($3::text[]) AND NOT uc.is_hidden"
                 " AND uc.recv_msg_opt = $2 GROUP BY uc.owner_id",

@@ -20,7 +20,12 @@ from oimws.store.messages import (
     MessageStore,
     ReadResult,
 )
-from oimws.store.queries import unread_count_sql
+from oimws.store.queries import (
+    CONVERSATION_FROM,
+    CONVERSATION_ORDER,
+    CONVERSATIONS_BY_OWNER_ORDER,
+    unread_count_sql,
+)
 from oimws.store.rows import (
     CONVERSATION_COLUMN_COUNT,
     checked_changes,
@@ -58,12 +63,6 @@ _CONVERSATION_COLUMNS_WITH = """
 """
 _CONVERSATION_COLUMNS = _CONVERSATION_COLUMNS_WITH.format(latest="cs.latest_msg", unread=_UNREAD)
 _VIEW_COLUMNS = _CONVERSATION_COLUMNS_WITH.format(latest="NULL", unread=_UNREAD)
-_CONVERSATION_FROM = """
-    FROM user_conversations uc
-    LEFT JOIN conversation_state cs ON cs.conversation_id = uc.conversation_id
-"""
-_CONVERSATION_ORDER = (" ORDER BY uc.is_pinned DESC, COALESCE(cs.latest_msg_send_time, 0) DESC,"
-                       " uc.conversation_id")
 # Messages a viewer can see: above their cleared mark and not deleted by them.
 _VISIBLE = """
     AND m.seq > COALESCE((SELECT min_seq FROM user_conversations
@@ -125,7 +124,7 @@ def _for_viewer(conn: sqlite3.Connection, viewer_id: str | None, conversation_id
 def _conversation_row(conn: sqlite3.Connection, owner_id: str, conversation_id: str
                       ) -> ConversationRecord | None:
     row = conn.execute(
-        f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM}"
+        f"SELECT {_CONVERSATION_COLUMNS} {CONVERSATION_FROM}"
         " WHERE uc.owner_id = ? AND uc.conversation_id = ?",
         (owner_id, conversation_id)).fetchone()
     return _record(conn, row) if row else None
@@ -441,8 +440,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
         conn = self._read()
         hidden = "" if include_hidden else " AND uc.is_hidden = 0"
         rows = conn.execute(
-            f"SELECT {_CONVERSATION_COLUMNS} {_CONVERSATION_FROM} WHERE uc.owner_id = ?{hidden}"
-            f"{_CONVERSATION_ORDER}", (owner_id,)).fetchall()
+            f"SELECT {_CONVERSATION_COLUMNS} {CONVERSATION_FROM} WHERE uc.owner_id = ?{hidden}"
+            f"{CONVERSATION_ORDER}", (owner_id,)).fetchall()
         return [_record(conn, row) for row in rows]
 
     async def get_conversation_views(
@@ -453,7 +452,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
         return self._views(
             "uc.owner_id IN (SELECT value FROM json_each(?))"
             " AND uc.conversation_id IN (SELECT value FROM json_each(?))"
-            f"{_CONVERSATION_ORDER.replace('ORDER BY', 'ORDER BY uc.owner_id,')}",
+            f"{CONVERSATIONS_BY_OWNER_ORDER}",
             (orjson.dumps(list(owner_ids)),), conversation_ids)
 
     def _views(self, condition: str, params: tuple[Any, ...], conversation_ids: Sequence[str]
@@ -463,7 +462,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
         parsed once for all of them."""
         conn = self._read()
         wanted = orjson.dumps(list(conversation_ids))
-        rows = conn.execute(f"SELECT {_VIEW_COLUMNS} {_CONVERSATION_FROM} WHERE {condition}",
+        rows = conn.execute(f"SELECT {_VIEW_COLUMNS} {CONVERSATION_FROM} WHERE {condition}",
                             (*params, wanted)).fetchall()
         latest_of = {conversation_id: orjson.loads(body) for conversation_id, body in conn.execute(
             "SELECT conversation_id, latest_msg FROM conversation_state WHERE conversation_id"
@@ -477,7 +476,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
         if owner_ids:
             totals.update(self._read().execute(
                 f"SELECT uc.owner_id, SUM({_UNREAD})"
-                f" {_CONVERSATION_FROM} WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
+                f" {CONVERSATION_FROM} WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
                 " AND uc.conversation_id NOT IN (SELECT value FROM json_each(?))"
                 " AND uc.is_hidden = 0 AND uc.recv_msg_opt = ? GROUP BY uc.owner_id",
                 (orjson.dumps(list(owner_ids)), orjson.dumps(list(excluding)),
