@@ -169,12 +169,9 @@ class Dispatcher:
         try:
             frame = self._codec.encode_response(
                 request.func_name, 0, "", result, request.operation_id)
-        except (TypeError, ValueError):  # orjson's encode error is a TypeError
+        except (TypeError, ValueError) as exc:  # orjson's encode error is a TypeError
             # A handler returned what JSON cannot carry: still one answer, never silence.
-            log.exception("%s for %r returned an unencodable result", request.func_name,
-                          session)
-            self._reply_error(session, request.func_name, request.operation_id,
-                              ErrCode.SERVER_INTERNAL, "internal server error", started)
+            self._reply_failure(session, request, exc, started)
             return
         session.send(frame)
         metrics.request_answered(request.func_name, 0, time.perf_counter() - started)
