@@ -99,7 +99,6 @@ class _Lookups:
             item["isNotInGroup"] = record.owner_id not in self.members[group.group_id]
         return item
 
-
     def _encoded_latest(self, record: ConversationRecord) -> str:
         latest = record.latest_msg
         if latest is None:
