@@ -34,7 +34,10 @@ def build_store(config: Config) -> Store:
         from oimws.store.postgres import PostgresStore
 
         return PostgresStore(config.postgres_dsn)
-    return SqliteStore(config.sqlite_path, config.sqlite_synchronous)
+    # Nodes of a cluster (workers of one host share the file) do not see each other's writes.
+    alone = config.workers == 1 and not config.redis_url
+    cached_users = config.conversation_cache_users if alone else 0
+    return SqliteStore(config.sqlite_path, config.sqlite_synchronous, cached_users)
 
 
 def server_ssl_context(config: Config) -> ssl.SSLContext | None:

@@ -59,6 +59,10 @@ class Config:
 
     # Store
     sqlite_synchronous: str = "FULL"
+    # Users whose conversation views the embedded store keeps in memory between the pushes
+    # that read them (the least recently pushed-to dropped first; 0: none). Only a store that
+    # is its database's only writer may: ignored in a cluster (redis_url, workers above 1).
+    conversation_cache_users: int = 20_000
 
     # Scaling out: several processes on this host, and nodes sharing Redis and PostgreSQL
     workers: int = 1  # processes sharing the ports (SO_REUSEPORT); more than 1 needs redis_url
@@ -218,6 +222,8 @@ def _validate(config: Config) -> None:
         raise ConfigError("setting 'idle_timeout' must be above ping_interval and at most twice it")
     if not config.request_rate > 0:
         raise ConfigError("setting 'request_rate' must be positive")
+    if config.conversation_cache_users < 0:
+        raise ConfigError("setting 'conversation_cache_users' must not be negative")
     if not config.close_timeout > 0:
         raise ConfigError("setting 'close_timeout' must be positive")
     if config.workers < 1:

@@ -90,6 +90,21 @@ async def test_batch_views_cover_only_existing_views_and_keep_notes_per_viewer(s
     assert await store.get_conversation_views([], [GROUP_CONV]) == []
 
 
+async def test_deleting_or_noting_a_message_not_sent_yet_changes_nothing(store: Store):
+    """Only stored messages can be deleted or noted: a seq that comes later arrives unread
+    and without a note."""
+    await store.append_message(GROUP_CONV, group_message("x1", "g1", "alice"), list(USERS))
+    await store.delete_messages_for("bob", GROUP_CONV, [2])
+    await store.set_local_ex("bob", GROUP_CONV, 2, "too early")
+    await store.append_message(GROUP_CONV, group_message("x2", "g1", "alice"), list(USERS))
+    (view,) = await store.get_conversation_views(["bob"], [GROUP_CONV])
+    assert view.unread_count == 2
+    assert view.latest_msg is not None and view.latest_msg["clientMsgID"] == "x2"
+    assert "localEx" not in view.latest_msg
+    assert [m["clientMsgID"] for m in await store.get_history_after(
+        GROUP_CONV, 0, 10, viewer_id="bob")] == ["x1", "x2"]
+
+
 async def test_totals_leave_out_hidden_and_muted_conversations(store: Store):
     await store.ensure_conversations(["bob"], "sg_g2", GROUP, group_id="g2")
     await store.append_message(GROUP_CONV, group_message("t1", "g1", "alice"), list(USERS))

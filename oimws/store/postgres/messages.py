@@ -430,7 +430,9 @@ class PostgresMessages(PostgresEngine, MessageStore):
     ) -> None:
         await self._write(lambda conn: conn.execute(
             "INSERT INTO message_local_ex (owner_id, conversation_id, seq, local_ex)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (owner_id, conversation_id, seq)"
+            " SELECT $1, conversation_id, seq, $4 FROM messages"
+            " WHERE conversation_id = $2 AND seq = $3"
+            " ON CONFLICT (owner_id, conversation_id, seq)"
             " DO UPDATE SET local_ex = EXCLUDED.local_ex",
             owner_id, conversation_id, seq, local_ex), _conversation_key(conversation_id))
 
@@ -439,7 +441,8 @@ class PostgresMessages(PostgresEngine, MessageStore):
     ) -> None:
         await self._write(lambda conn: conn.execute(
             "INSERT INTO deleted_messages (owner_id, conversation_id, seq)"
-            " SELECT $1, $2, seq FROM unnest($3::bigint[]) AS deleted (seq)"
+            " SELECT $1, conversation_id, seq FROM messages"
+            " WHERE conversation_id = $2 AND seq = ANY($3::bigint[])"
             " ON CONFLICT DO NOTHING", owner_id, conversation_id, list(seqs)),
             _conversation_key(conversation_id))
 

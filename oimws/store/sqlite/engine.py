@@ -41,14 +41,18 @@ from oimws.util.clock import now_ms
 log = logging.getLogger("oimws.store")
 
 WriteOp = Callable[[sqlite3.Connection], Any]
+# Told on the loop how a write settled, ``(ok, result or error)``, before its caller is, and
+# even when the caller stopped waiting: what keeps in-memory state in step with the database.
+SettleReport = Callable[[bool, Any], None]
 
 
 class _Batch:
-    __slots__ = ("futures", "ops")
+    __slots__ = ("futures", "ops", "reports")
 
     def __init__(self) -> None:
         self.ops: list[WriteOp] = []
         self.futures: list[asyncio.Future[Any]] = []
+        self.reports: list[SettleReport | None] = []
 
 
 _CLOSE = object()
@@ -164,7 +168,7 @@ class SqliteEngine:
         log.info("store closed")
 
     # group commit
-    def _write(self, op: WriteOp) -> asyncio.Future[Any]:
+    def _write(self, op: WriteOp, report: SettleReport | None = None) -> asyncio.Future[Any]:
         if self._closed or self._loop is None:
             raise StoreError("store is closed")
         future: asyncio.Future[Any] = self._loop.create_future()
@@ -173,6 +177,7 @@ class SqliteEngine:
             self._loop.call_soon(self._flush)
         self._pending.ops.append(op)
         self._pending.futures.append(future)
+        self._pending.reports.append(report)
         return future
 
     def _flush(self) -> None:
@@ -204,7 +209,7 @@ class SqliteEngine:
                 except Exception:
                     log.exception("store commit observer failed")
             try:
-                loop.call_soon_threadsafe(_settle, batch.futures, outcomes)
+                loop.call_soon_threadsafe(_settle, batch, outcomes)
             except RuntimeError:  # the loop is closed: no one is waiting any more
                 return
 
@@ -260,8 +265,13 @@ def _all_failed(failure: StoreError, ops: list[WriteOp]) -> list[tuple[bool, Any
     return [(False, type(failure)(*failure.args)) for _ in ops]
 
 
-def _settle(futures: list[asyncio.Future[Any]], outcomes: list[tuple[bool, Any]]) -> None:
-    for future, (ok, value) in zip(futures, outcomes, strict=True):
+def _settle(batch: _Batch, outcomes: list[tuple[bool, Any]]) -> None:
+    for future, report, (ok, value) in zip(batch.futures, batch.reports, outcomes, strict=True):
+        if report is not None:
+            try:
+                report(ok, value)
+            except Exception:
+                log.exception("store write report failed")
         if future.cancelled():
             continue
         if ok:

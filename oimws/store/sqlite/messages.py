@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -37,7 +37,8 @@ from oimws.store.rows import (
     with_note,
 )
 from oimws.store.schema import Schema
-from oimws.store.sqlite.engine import SqliteEngine
+from oimws.store.sqlite.engine import SqliteEngine, WriteOp
+from oimws.store.view_cache import Appended, CachedView, ConversationViewCache, TotalPart
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP
 
@@ -63,6 +64,12 @@ _CONVERSATION_COLUMNS_WITH = """
 """
 _CONVERSATION_COLUMNS = _CONVERSATION_COLUMNS_WITH.format(latest="cs.latest_msg", unread=_UNREAD)
 _VIEW_COLUMNS = _CONVERSATION_COLUMNS_WITH.format(latest="NULL", unread=_UNREAD)
+_ORDER_TIME_COLUMN = 9  # the conversation's latest send time, before any viewer's own view
+# What each conversation of a user adds to their unread total (``TotalPart``).
+_TOTAL_PARTS = f"""
+    SELECT uc.owner_id, uc.conversation_id, COALESCE(cs.max_seq, 0), {_UNREAD},
+        uc.recv_msg_opt, uc.is_hidden {CONVERSATION_FROM}
+    WHERE uc.owner_id IN (SELECT value FROM json_each(?))"""
 # Messages a viewer can see: above their cleared mark and not deleted by them.
 _VISIBLE = """
     AND m.seq > COALESCE((SELECT min_seq FROM user_conversations
@@ -148,6 +155,12 @@ def _read_up_to(conn: sqlite3.Connection, record: ConversationRecord, seq: int) 
 
 
 class SqliteMessages(SqliteEngine, MessageStore):
+    """Messages and conversations. With ``view_cache`` set (this process is the database's
+    only writer), the views and totals the pushes read are kept in memory between reads,
+    and every write here reports how it settled to it (``_write_reported``)."""
+
+    view_cache: ConversationViewCache | None = None
+
     SCHEMA: ClassVar[Schema | None] = ("messages", (
         """
         CREATE TABLE conversation_state (
@@ -268,6 +281,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
         conversation_type = message["sessionType"]
         owners = list(dict.fromkeys(participants))
         text = search_column(message)
+        written: dict[str, Any] = {}  # what the report needs: the body as stored
 
         def op(conn: sqlite3.Connection) -> AppendResult:
             existing = conn.execute(
@@ -285,7 +299,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
             ordinal = (state[1] if state else 0) + int(counts_as_unread)
             send_time = now_ms()
             stored = stamped_message(message, conversation_id, seq, send_time)
-            body = orjson.dumps(stored)
+            body = written["body"] = orjson.dumps(stored)
             conn.execute(
                 "INSERT INTO messages (conversation_id, seq, client_msg_id, server_msg_id,"
                 " send_id, send_time, content_type, counts_unread, unread_ordinal, text,"
@@ -316,8 +330,19 @@ class SqliteMessages(SqliteEngine, MessageStore):
                     " AND conversation_id = ?", (at_type, owner, conversation_id))
             return AppendResult(stored, created=True, new_conversation_owners=tuple(new_owners))
 
-        result: AppendResult = await self._write(op)
-        return result
+        def report(cache: ConversationViewCache, ok: bool, result: Any) -> None:
+            if not ok:  # it may have been stored all the same (the outcome is unknown)
+                cache.forget_conversation(conversation_id)
+                for owner in owners:
+                    cache.forget_totals(owner)
+            elif result.created:
+                stored = orjson.loads(written["body"])  # not the caller's copy
+                cache.message_appended(Appended(
+                    conversation_id, stored["seq"], sender, counts_as_unread, stored,
+                    stored["sendTime"], mentions or {}, result.new_conversation_owners))
+
+        appended: AppendResult = await self._write_reported(op, report)
+        return appended
 
     async def replace_message(self, conversation_id: str, seq: int, message: Message) -> None:
         body = orjson.dumps(message)
@@ -334,7 +359,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
                          " WHERE conversation_id = ? AND max_seq = ?",
                          (body, conversation_id, seq))
 
-        await self._write(op)
+        await self._write_reported(
+            op, lambda cache, ok, result: cache.forget_conversation(conversation_id))
 
     async def get_history(
         self, conversation_id: str, before_seq: int, count: int, viewer_id: str | None = None
@@ -419,19 +445,23 @@ class SqliteMessages(SqliteEngine, MessageStore):
     async def set_local_ex(
         self, owner_id: str, conversation_id: str, seq: int, local_ex: str
     ) -> None:
-        await self._write(lambda conn: conn.execute(
+        await self._write_reported(lambda conn: conn.execute(
             "INSERT INTO message_local_ex (owner_id, conversation_id, seq, local_ex)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (owner_id, conversation_id, seq)"
+            " SELECT ?, conversation_id, seq, ? FROM messages"
+            " WHERE conversation_id = ? AND seq = ?"
+            " ON CONFLICT (owner_id, conversation_id, seq)"
             " DO UPDATE SET local_ex = excluded.local_ex",
-            (owner_id, conversation_id, seq, local_ex)))
+            (owner_id, local_ex, conversation_id, seq)), self._forgets(owner_id, conversation_id))
 
     async def delete_messages_for(
         self, owner_id: str, conversation_id: str, seqs: Sequence[int]
     ) -> None:
-        rows = [(owner_id, conversation_id, seq) for seq in seqs]
-        await self._write(lambda conn: conn.executemany(
+        wanted = orjson.dumps(list(seqs))
+        await self._write_reported(lambda conn: conn.execute(
             "INSERT OR IGNORE INTO deleted_messages (owner_id, conversation_id, seq)"
-            " VALUES (?, ?, ?)", rows))
+            " SELECT ?, conversation_id, seq FROM messages WHERE conversation_id = ?"
+            " AND seq IN (SELECT value FROM json_each(?))",
+            (owner_id, conversation_id, wanted)), self._forgets(owner_id, conversation_id))
 
     # conversations
     async def get_conversations(
@@ -449,6 +479,20 @@ class SqliteMessages(SqliteEngine, MessageStore):
     ) -> list[ConversationRecord]:
         if not owner_ids or not conversation_ids:
             return []
+        cache = self.view_cache
+        if cache is None:
+            return [view.record for view in self._views_of_owners(owner_ids, conversation_ids)]
+        conversation_ids = list(dict.fromkeys(conversation_ids))
+        found, missing = cache.views(dict.fromkeys(owner_ids), conversation_ids)
+        if missing:
+            for view in self._views_of_owners(missing, conversation_ids):
+                cache.fill_view(view.order_time, view.record)
+                found.append(view)
+        found.sort(key=_list_position)
+        return [view.record for view in found]
+
+    def _views_of_owners(self, owner_ids: Sequence[str], conversation_ids: Sequence[str]
+                         ) -> list[CachedView]:
         return self._views(
             "uc.owner_id IN (SELECT value FROM json_each(?))"
             " AND uc.conversation_id IN (SELECT value FROM json_each(?))"
@@ -456,7 +500,7 @@ class SqliteMessages(SqliteEngine, MessageStore):
             (orjson.dumps(list(owner_ids)),), conversation_ids)
 
     def _views(self, condition: str, params: tuple[Any, ...], conversation_ids: Sequence[str]
-               ) -> list[ConversationRecord]:
+               ) -> list[CachedView]:
         """Many views of these conversations (``condition`` on ``uc``, its last parameter
         the conversation IDs as a JSON array), each conversation's latest message read and
         parsed once for all of them."""
@@ -467,20 +511,32 @@ class SqliteMessages(SqliteEngine, MessageStore):
         latest_of = {conversation_id: orjson.loads(body) for conversation_id, body in conn.execute(
             "SELECT conversation_id, latest_msg FROM conversation_state WHERE conversation_id"
             " IN (SELECT value FROM json_each(?)) AND latest_msg IS NOT NULL", (wanted,))}
-        return [_record(conn, row, latest_of) for row in rows]
+        return [CachedView(row[_ORDER_TIME_COLUMN], _record(conn, row, latest_of))
+                for row in rows]
 
     async def get_unread_totals(
         self, owner_ids: Sequence[str], excluding: Sequence[str] = ()
     ) -> dict[str, int]:
         totals = dict.fromkeys(owner_ids, 0)
-        if owner_ids:
-            totals.update(self._read().execute(
-                f"SELECT uc.owner_id, SUM({_UNREAD})"
-                f" {CONVERSATION_FROM} WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
-                " AND uc.conversation_id NOT IN (SELECT value FROM json_each(?))"
-                " AND uc.is_hidden = 0 AND uc.recv_msg_opt = ? GROUP BY uc.owner_id",
-                (orjson.dumps(list(owner_ids)), orjson.dumps(list(excluding)),
-                 RECV_OPT_NORMAL)).fetchall())
+        if not owner_ids:
+            return totals
+        cache = self.view_cache
+        if cache is not None:
+            found, missing = cache.totals(totals, excluding)
+            totals.update(found)
+            excluded = set(excluding)
+            for owner, parts in (self._total_parts(missing) if missing else {}).items():
+                cache.fill_parts(owner, parts)
+                totals[owner] = sum(part.counted for conversation_id, part in parts.items()
+                                    if conversation_id not in excluded)
+            return totals
+        totals.update(self._read().execute(
+            f"SELECT uc.owner_id, SUM({_UNREAD})"
+            f" {CONVERSATION_FROM} WHERE uc.owner_id IN (SELECT value FROM json_each(?))"
+            " AND uc.conversation_id NOT IN (SELECT value FROM json_each(?))"
+            " AND uc.is_hidden = 0 AND uc.recv_msg_opt = ? GROUP BY uc.owner_id",
+            (orjson.dumps(list(owner_ids)), orjson.dumps(list(excluding)),
+             RECV_OPT_NORMAL)).fetchall())
         return totals
 
     async def get_conversation(
@@ -488,16 +544,28 @@ class SqliteMessages(SqliteEngine, MessageStore):
     ) -> ConversationRecord | None:
         return _conversation_row(self._read(), owner_id, conversation_id)
 
+    def _total_parts(self, owner_ids: Sequence[str]) -> dict[str, dict[str, TotalPart]]:
+        parts: dict[str, dict[str, TotalPart]] = {owner: {} for owner in owner_ids}
+        for owner, conversation_id, max_seq, unread, recv_msg_opt, is_hidden in self._read(
+                ).execute(_TOTAL_PARTS, (orjson.dumps(list(owner_ids)),)):
+            parts[owner][conversation_id] = TotalPart(max_seq, unread, recv_msg_opt,
+                                                      bool(is_hidden))
+        return parts
+
     async def get_conversation_members(self, conversation_id: str) -> list[ConversationRecord]:
-        return self._views("uc.conversation_id IN (SELECT value FROM json_each(?))", (),
-                           [conversation_id])
+        return [view.record for view in self._views(
+            "uc.conversation_id IN (SELECT value FROM json_each(?))", (), [conversation_id])]
 
     async def ensure_conversations(
         self, owner_ids: Sequence[str], conversation_id: str, conversation_type: int,
         group_id: str = "", peer_of: Mapping[str, str] | None = None,
     ) -> list[str]:
-        created: list[str] = await self._write(lambda conn: _ensure(
-            conn, owner_ids, conversation_id, conversation_type, group_id, peer_of))
+        def report(cache: ConversationViewCache, ok: bool, result: Any) -> None:
+            for owner in result if ok else owner_ids:
+                cache.forget_totals(owner)
+
+        created: list[str] = await self._write_reported(lambda conn: _ensure(
+            conn, owner_ids, conversation_id, conversation_type, group_id, peer_of), report)
         return created
 
     async def update_conversation(
@@ -514,7 +582,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
                     [*changes.values(), owner_id, conversation_id])
             return _conversation_row(conn, owner_id, conversation_id)
 
-        record: ConversationRecord | None = await self._write(op)
+        record: ConversationRecord | None = await self._write_reported(
+            op, self._forgets(owner_id, conversation_id))
         return record
 
     async def hide_all_conversations(self, owner_id: str) -> list[str]:
@@ -526,7 +595,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
                          (owner_id,))
             return ids
 
-        hidden: list[str] = await self._write(op)
+        hidden: list[str] = await self._write_reported(
+            op, lambda cache, ok, result: cache.forget_user(owner_id))
         return hidden
 
     async def clear_conversation(
@@ -542,7 +612,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
                 (conversation_id, conversation_id, int(hide), owner_id, conversation_id))
             return _conversation_row(conn, owner_id, conversation_id)
 
-        record: ConversationRecord | None = await self._write(op)
+        record: ConversationRecord | None = await self._write_reported(
+            op, self._forgets(owner_id, conversation_id))
         return record
 
     async def mark_conversation_read(self, owner_id: str, conversation_id: str) -> ReadResult:
@@ -552,7 +623,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
                 raise StoreError(f"{owner_id} has no conversation {conversation_id}")
             return _read_up_to(conn, record, record.max_seq)
 
-        result: ReadResult = await self._write(op)
+        result: ReadResult = await self._write_reported(
+            op, self._forgets(owner_id, conversation_id))
         return result
 
     async def mark_messages_read(
@@ -568,8 +640,41 @@ class SqliteMessages(SqliteEngine, MessageStore):
                 [conversation_id, *client_msg_ids])] if client_msg_ids else []
             return _read_up_to(conn, record, max(seqs, default=record.has_read_seq))
 
-        result: ReadResult = await self._write(op)
+        result: ReadResult = await self._write_reported(
+            op, self._forgets(owner_id, conversation_id))
         return result
+
+    # the view cache ----------------------------------------------------------------------
+
+    def _write_reported(
+        self, op: WriteOp,
+        report: Callable[[ConversationViewCache, bool, Any], None],
+    ) -> Any:
+        """A write whose settling ``report`` tells the view cache about (every write here
+        goes through this: one that did not could leave a cached view stale)."""
+        cache = self.view_cache
+        if cache is None:
+            return self._write(op)
+
+        def settled(ok: bool, result: Any) -> None:
+            try:
+                report(cache, ok, result)
+            except Exception:  # a report half done leaves the cache unknown: start over
+                cache.clear()
+                raise
+
+        return self._write(op, settled)
+
+    @staticmethod
+    def _forgets(owner_id: str, conversation_id: str
+                 ) -> Callable[[ConversationViewCache, bool, Any], None]:
+        return lambda cache, ok, result: cache.forget(owner_id, conversation_id)
+
+
+def _list_position(view: CachedView) -> tuple[str, bool, int, str]:
+    """``CONVERSATIONS_BY_OWNER_ORDER`` of a cached view."""
+    record = view.record
+    return record.owner_id, not record.is_pinned, -view.order_time, record.conversation_id
 
 
 def _ensure(
