@@ -25,11 +25,15 @@ conversations, so a conversation missing there is one they do not have).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 
 from oimws.store.messages import RECV_OPT_NORMAL, ConversationRecord, Message
+
+# A record's fields in constructor order: copying through them is several times faster than
+# ``copy.copy`` of a slotted dataclass, and an append copies one record per cached member.
+_RECORD_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(ConversationRecord)))
 
 
 @dataclasses.dataclass(slots=True)
@@ -249,7 +253,7 @@ def _moved_view(view: CachedView, appended: Appended) -> CachedView | None:
     if record.max_seq != appended.seq - 1:
         return None
     owner = record.owner_id
-    moved = copy.copy(record)  # the old record may still be in a caller's hands
+    moved = ConversationRecord(*_RECORD_FIELDS(record))  # the old one may be in a caller's hands
     moved.max_seq = appended.seq
     moved.latest_msg = appended.message
     moved.latest_msg_send_time = appended.send_time
