@@ -3,7 +3,9 @@ device of a user sees the same list, pins, drafts and counts."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import operator
 from collections.abc import Iterable
 from typing import Any
 
@@ -64,10 +66,18 @@ def conversation_item(record: ConversationRecord, shown: dict[str, str] | None,
     }
 
 
+# What a conversation item shows of its record, less the latest message (which records of
+# one read share, so its identity stands for it): records equal in these show one item.
+_SHOWN_FIELDS = operator.attrgetter(*(
+    field.name for field in dataclasses.fields(ConversationRecord)
+    if field.name not in ("owner_id", "latest_msg", "is_hidden")))
+
+
 class _Lookups:
     """Who and what conversation items show, fetched once per batch of items (one push
     flush covers every member of a group: the group is looked up once, not per member, and
-    a latest message all of them share is encoded once)."""
+    a latest message all of them share is encoded once, as is an item many of them see
+    alike)."""
 
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
@@ -75,6 +85,7 @@ class _Lookups:
         self.groups: dict[str, Any] = {}
         self.members: dict[str, set[str]] = {}
         self._latest_json: dict[int, tuple[Any, str]] = {}  # id(message) -> (message, JSON)
+        self._encoded_items: dict[tuple[Any, ...], bytes] = {}
 
     async def load(self, records: list[ConversationRecord]) -> None:
         store = self._ctx.store
@@ -96,8 +107,21 @@ class _Lookups:
             shown = None
         item = conversation_item(record, shown, self._encoded_latest(record))
         if group is not None:
-            item["isNotInGroup"] = record.owner_id not in self.members[group.group_id]
+            item["isNotInGroup"] = self._not_in_group(record)
         return item
+
+    def encoded_item(self, record: ConversationRecord) -> bytes:
+        """``item`` as JSON; a record showing what an earlier one showed reuses its bytes
+        (the same object, so frames built from it can be told apart by identity)."""
+        key = (_SHOWN_FIELDS(record), id(record.latest_msg), self._not_in_group(record))
+        encoded = self._encoded_items.get(key)
+        if encoded is None:
+            encoded = self._encoded_items[key] = orjson.dumps(self.item(record))
+        return encoded
+
+    def _not_in_group(self, record: ConversationRecord) -> bool:
+        members = self.members.get(record.group_id)
+        return members is not None and record.owner_id not in members
 
     def _encoded_latest(self, record: ConversationRecord) -> str:
         latest = record.latest_msg
@@ -166,7 +190,7 @@ async def _push_pending(ctx: AppContext, pending: Pending) -> None:
     totals = await ctx.store.get_unread_totals(list(changes), excluding=conversation_ids)
     lookups = _Lookups(ctx)
     await lookups.load(records)
-    items_by_owner: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    items_by_owner: dict[str, tuple[list[bytes], list[bytes]]] = {}
     for record in records:
         if counts_towards_total(record):
             totals[record.owner_id] += record.unread_count
@@ -176,20 +200,21 @@ async def _push_pending(ctx: AppContext, pending: Pending) -> None:
         if is_new is None or record.is_hidden:
             continue
         new_items, changed_items = items_by_owner.setdefault(record.owner_id, ([], []))
-        (new_items if is_new else changed_items).append(lookups.item(record))
-    audiences: dict[tuple[str, bytes], list[str]] = {}
+        (new_items if is_new else changed_items).append(lookups.encoded_item(record))
+    # owners told the same: keyed by the identities of the shared item encodings
+    audiences: dict[tuple[str, tuple[int, ...]], tuple[list[bytes], list[str]]] = {}
     for owner, (new_items, changed_items) in items_by_owner.items():
-        if new_items:
-            audiences.setdefault((events.ON_NEW_CONVERSATION, orjson.dumps(new_items)),
-                                 []).append(owner)
-        if changed_items:
-            audiences.setdefault((events.ON_CONVERSATION_CHANGED, orjson.dumps(changed_items)),
-                                 []).append(owner)
+        for event, items in ((events.ON_NEW_CONVERSATION, new_items),
+                             (events.ON_CONVERSATION_CHANGED, changed_items)):
+            if items:
+                audiences.setdefault((event, tuple(map(id, items))), (items, []))[1].append(owner)
+    for (event, _), (items, owners) in audiences.items():
+        ctx.delivery.push(owners, event, orjson.Fragment(b"[" + b",".join(items) + b"]"))
+    owners_by_total: dict[int, list[str]] = {}
     for owner, total in totals.items():
-        audiences.setdefault((events.ON_TOTAL_UNREAD_CHANGED, orjson.dumps(total)),
-                             []).append(owner)
-    for (event, data_json), owners in audiences.items():
-        ctx.delivery.push(owners, event, orjson.Fragment(data_json))
+        owners_by_total.setdefault(total, []).append(owner)
+    for total, owners in owners_by_total.items():
+        ctx.delivery.push(owners, events.ON_TOTAL_UNREAD_CHANGED, total)
 
 
 # membership ---------------------------------------------------------------------------------
