@@ -142,3 +142,23 @@ async def test_one_push_per_user_per_tick(h: Harness):
     changes = pushes(bob, "OnNewConversation") + pushes(bob, "OnConversationChanged")
     assert len(changes) < 5
     assert pushes(bob, "OnTotalUnreadMessageCountChanged")[-1] == 5
+
+
+async def test_group_pushes_show_each_member_their_own_view(h: Harness):
+    """After a group message every member is told their own item and total (shared
+    encodings for members who see the same, not one member's view for all): the pushes
+    equal what each member then reads."""
+    alice, bob, carol = await h.login("alice"), await h.login("bob"), await h.login("carol")
+    await h.call(alice, "CreateGroup", {"groupInfo": {"groupID": "g1", "groupName": "Hikers"},
+                                        "memberUserIDs": ["bob", "carol"]})
+    await h.call(bob, "PinConversation", "sg_g1", True)
+    await send_text(h, carol, "bob", "carol to bob")
+    forget(alice, bob, carol)
+    message = await h.call(alice, "CreateTextMessage", "to the group")
+    await h.call(alice, "SendMessage", message, "", "g1", {}, False)
+    for session, pinned, unread, total in ((alice, False, 0, 0), (bob, True, 1, 2),
+                                           (carol, False, 1, 1)):
+        [[pushed]] = pushes(session, "OnConversationChanged")
+        assert (pushed["isPinned"], pushed["unreadCount"]) == (pinned, unread)
+        assert pushed == await conversation(h, session, "sg_g1")
+        assert pushes(session, "OnTotalUnreadMessageCountChanged")[-1] == total
