@@ -31,21 +31,21 @@ class PerTickCoalescer:
         keys[key] = keys.get(key, False) or flag
         if not self._scheduled:
             self._scheduled = True
-            asyncio.get_running_loop().call_soon(self._start_flush)
+            # The task's first step runs next tick, after everything this tick adds, and
+            # before callbacks scheduled after this add: the per-tick frame batcher among
+            # them, when the caller adds before it sends (a message and the conversation
+            # changes it causes then leave in one socket write).
+            task = asyncio.get_running_loop().create_task(self._flush_pending())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
-    def _start_flush(self) -> None:
+    async def _flush_pending(self) -> None:
         self._scheduled = False
         pending, self._pending = self._pending, {}
-        if not pending or self._flush is None:
-            return
-        task = asyncio.get_running_loop().create_task(self._flush(pending))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if pending and self._flush is not None:
+            await self._flush(pending)
 
     async def drain(self) -> None:
         """Wait until everything added so far was flushed."""
-        while self._scheduled or self._tasks:
-            if self._scheduled:
-                await asyncio.sleep(0)
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

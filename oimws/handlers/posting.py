@@ -49,7 +49,9 @@ async def post_message(
         conversation_id, message, [] if is_group else recipients,
         counts_as_unread=counts_as_unread, mentions=mentions)
     if result.created:
-        deliver(ctx, result.message, recipients, exclude, list(mentions or ()))
+        # the changes first: their flush then comes before the frame batcher's, so a
+        # member's message and conversation changes share one socket write
         await push_conversation_updates(ctx, recipients, conversation_id,
                                         result.new_conversation_owners)
+        deliver(ctx, result.message, recipients, exclude, list(mentions or ()))
     return result
