@@ -80,12 +80,31 @@ def store_error(exc: sqlite3.Error, doing: str) -> StoreError:
     return StoreError(message)
 
 
+_LOCK_WAIT_SECONDS = 30.0
+
+
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
+                           timeout=_LOCK_WAIT_SECONDS)
+    _enter_wal(conn)
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, waiting out other processes opening the same new file (``--workers``):
+    the switch answers SQLITE_BUSY at once, without SQLite's busy wait, while another
+    connection makes or converts the file."""
+    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def migrate(conn: sqlite3.Connection, schemas: list[Schema]) -> None:
