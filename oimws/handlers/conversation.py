@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import operator
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 import orjson
@@ -19,7 +19,7 @@ from oimws.protocol.args import Bool, Int, JsonArray, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
 from oimws.store import ConversationRecord, StoreError
-from oimws.store.messages import counts_towards_total
+from oimws.store.messages import RECV_OPT_NORMAL
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
 
@@ -190,31 +190,47 @@ async def _push_pending(ctx: AppContext, pending: Pending) -> None:
     totals = await ctx.store.get_unread_totals(list(changes), excluding=conversation_ids)
     lookups = _Lookups(ctx)
     await lookups.load(records)
-    items_by_owner: dict[str, tuple[list[bytes], list[bytes]]] = {}
+    new_items: dict[str, list[bytes]] = {}
+    changed_items: dict[str, list[bytes]] = {}
     for record in records:
-        if counts_towards_total(record):
-            totals[record.owner_id] += record.unread_count
-        is_new = changes[record.owner_id].get(record.conversation_id)
+        owner = record.owner_id
+        if not record.is_hidden and record.recv_msg_opt == RECV_OPT_NORMAL:
+            totals[owner] += record.unread_count  # (counts_towards_total)
+        is_new = changes[owner].get(record.conversation_id)
         # skipped: a conversation that changed for another owner of this flush, and hidden
         # ones (off the list until their next message)
         if is_new is None or record.is_hidden:
             continue
-        new_items, changed_items = items_by_owner.setdefault(record.owner_id, ([], []))
-        (new_items if is_new else changed_items).append(lookups.encoded_item(record))
-    # owners told the same: keyed by the identities of the shared item encodings
-    audiences: dict[tuple[str, tuple[int, ...]], tuple[list[bytes], list[str]]] = {}
-    for owner, (new_items, changed_items) in items_by_owner.items():
-        for event, items in ((events.ON_NEW_CONVERSATION, new_items),
-                             (events.ON_CONVERSATION_CHANGED, changed_items)):
-            if items:
-                audiences.setdefault((event, tuple(map(id, items))), (items, []))[1].append(owner)
-    for (event, _), (items, owners) in audiences.items():
-        ctx.delivery.push(owners, event, orjson.Fragment(b"[" + b",".join(items) + b"]"))
-    owners_by_total: dict[int, list[str]] = {}
-    for owner, total in totals.items():
-        owners_by_total.setdefault(total, []).append(owner)
-    for total, owners in owners_by_total.items():
+        items_of = new_items if is_new else changed_items
+        items = items_of.get(owner)
+        if items is None:
+            items_of[owner] = [lookups.encoded_item(record)]
+        else:
+            items.append(lookups.encoded_item(record))
+    for event, items_of in ((events.ON_NEW_CONVERSATION, new_items),
+                            (events.ON_CONVERSATION_CHANGED, changed_items)):
+        # owners told the same share a frame (equal encodings are mostly one shared object,
+        # so grouping by them hashes each once)
+        for items, owners in _audiences(
+                (owner, items[0] if len(items) == 1 else tuple(items))
+                for owner, items in items_of.items()).items():
+            listed = [items] if isinstance(items, bytes) else items
+            ctx.delivery.push(owners, event,
+                              orjson.Fragment(b"[" + b",".join(listed) + b"]"))
+    for total, owners in _audiences(totals.items()).items():
         ctx.delivery.push(owners, events.ON_TOTAL_UNREAD_CHANGED, total)
+
+
+def _audiences(told: Iterable[tuple[str, Hashable]]) -> dict[Hashable, list[str]]:
+    """The owners told each thing, from (owner, thing) pairs."""
+    audiences: dict[Hashable, list[str]] = {}
+    for owner, thing in told:
+        owners = audiences.get(thing)
+        if owners is None:
+            audiences[thing] = [owner]
+        else:
+            owners.append(owner)
+    return audiences
 
 
 # membership ---------------------------------------------------------------------------------

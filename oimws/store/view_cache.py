@@ -61,9 +61,8 @@ class _User:
     views: dict[str, CachedView] = dataclasses.field(default_factory=dict)
     parts: dict[str, TotalPart] | None = None  # every conversation of the user, when known
     total: int = 0
-
-    def conversation_ids(self) -> set[str]:
-        return set(self.views) | set(self.parts or ())
+    # the conversations whose index lists this user (what dropping the user cleans up)
+    indexed: set[str] = dataclasses.field(default_factory=set)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -81,8 +80,9 @@ class Appended:
 
 
 class ConversationViewCache:
-    """Views and totals of at most ``max_users`` users, the least recently read dropped
-    first."""
+    """Views and totals of at most ``max_users`` users, the least recently filled dropped
+    first (a user read often but filled long ago is dropped, read again and kept: cheaper
+    than reordering on every read)."""
 
     def __init__(self, max_users: int) -> None:
         self.max_users = max_users
@@ -102,24 +102,25 @@ class ConversationViewCache:
         the database instead (any of whose views is not known here)."""
         found: list[CachedView] = []
         missing: list[str] = []
+        users = self._users
         for owner in owner_ids:
-            user = self._touch(owner)
+            user = users.get(owner)
             if user is None:
                 missing.append(owner)
                 continue
+            views, parts = user.views, user.parts
             mine: list[CachedView] = []
             for conversation_id in conversation_ids:
-                view = user.views.get(conversation_id)
+                view = views.get(conversation_id)
                 if view is not None:
                     mine.append(view)
-                elif user.parts is None or conversation_id in user.parts:
-                    break  # a view that exists but is not here
+                elif parts is None or conversation_id in parts:
+                    missing.append(owner)  # a view that exists but is not here
+                    break
             else:
                 found.extend(mine)
-                self.hits += 1
-                continue
-            missing.append(owner)
-            self.misses += 1
+        self.misses += len(missing)
+        self.hits += len(found)
         return found, missing
 
     def totals(self, owner_ids: Iterable[str], excluding: Iterable[str]
@@ -129,13 +130,19 @@ class ConversationViewCache:
         excluded = list(excluding)
         found: dict[str, int] = {}
         missing: list[str] = []
+        users = self._users
         for owner in owner_ids:
-            user = self._touch(owner)
-            if user is None or user.parts is None:
+            user = users.get(owner)
+            parts = user.parts if user is not None else None
+            if user is None or parts is None:
                 missing.append(owner)
                 continue
-            parts = user.parts
-            found[owner] = user.total - sum(parts[c].counted for c in excluded if c in parts)
+            total = user.total
+            for conversation_id in excluded:
+                part = parts.get(conversation_id)
+                if part is not None:
+                    total -= part.counted
+            found[owner] = total
         return found, missing
 
     # fills (from reads made on the event loop) ------------------------------------------
@@ -143,19 +150,20 @@ class ConversationViewCache:
     def fill_view(self, order_time: int, record: ConversationRecord) -> None:
         user = self._user(record.owner_id)
         user.views[record.conversation_id] = CachedView(order_time, record)
-        self._users_of.setdefault(record.conversation_id, set()).add(record.owner_id)
+        self._index(record.owner_id, user, record.conversation_id)
 
     def fill_parts(self, owner_id: str, parts: dict[str, TotalPart]) -> None:
         user = self._user(owner_id)
         user.parts = parts
         user.total = sum(part.counted for part in parts.values())
         for conversation_id in parts:
-            self._users_of.setdefault(conversation_id, set()).add(owner_id)
+            self._index(owner_id, user, conversation_id)
 
     # reports of settled writes -------------------------------------------------------------
 
     def message_appended(self, appended: Appended) -> None:
-        conversation_id = appended.conversation_id
+        conversation_id, seq = appended.conversation_id, appended.seq
+        counts, sender = appended.counts_as_unread, appended.sender
         for owner in list(self._users_of.get(conversation_id, ())):
             user = self._users.get(owner)
             if user is None:
@@ -168,8 +176,17 @@ class ConversationViewCache:
                 else:
                     user.views[conversation_id] = moved
             part = user.parts.get(conversation_id) if user.parts is not None else None
-            if part is not None and not self._move_part(user, part, owner, appended):
-                user.parts = None
+            if part is None or part.max_seq >= seq:
+                continue  # no part, or one that includes the append already
+            if part.max_seq != seq - 1:
+                user.parts = None  # it missed a write
+                continue
+            before = part.counted
+            part.max_seq = seq
+            part.is_hidden = False
+            if counts and owner != sender:
+                part.unread += 1
+            user.total += part.counted - before
         for owner in appended.new_owners:  # a conversation their totals do not know yet
             self.forget_totals(owner)
 
@@ -198,6 +215,7 @@ class ConversationViewCache:
             if user is not None:
                 user.views.pop(conversation_id, None)
                 user.parts = None
+                user.indexed.discard(conversation_id)
 
     def clear(self) -> None:
         self._users.clear()
@@ -205,43 +223,29 @@ class ConversationViewCache:
 
     # internals ---------------------------------------------------------------------------
 
-    def _touch(self, owner_id: str) -> _User | None:
+    def _user(self, owner_id: str) -> _User:
         user = self._users.pop(owner_id, None)
         if user is not None:
-            self._users[owner_id] = user  # most recently read last
-        return user
-
-    def _user(self, owner_id: str) -> _User:
-        user = self._touch(owner_id)
-        if user is None:
+            self._users[owner_id] = user  # most recently filled last
+        else:
             user = self._users[owner_id] = _User()
             while len(self._users) > self.max_users:
                 oldest = next(iter(self._users))
                 self._unindex(oldest, self._users.pop(oldest))
         return user
 
+    def _index(self, owner_id: str, user: _User, conversation_id: str) -> None:
+        if conversation_id not in user.indexed:
+            user.indexed.add(conversation_id)
+            self._users_of.setdefault(conversation_id, set()).add(owner_id)
+
     def _unindex(self, owner_id: str, user: _User) -> None:
-        for conversation_id in user.conversation_ids():
+        for conversation_id in user.indexed:
             owners = self._users_of.get(conversation_id)
             if owners is not None:
                 owners.discard(owner_id)
                 if not owners:
                     del self._users_of[conversation_id]
-
-    @staticmethod
-    def _move_part(user: _User, part: TotalPart, owner: str, appended: Appended) -> bool:
-        """Move ``part`` on by the append; False when it cannot be (it missed a write)."""
-        if part.max_seq >= appended.seq:
-            return True
-        if part.max_seq != appended.seq - 1:
-            return False
-        before = part.counted
-        part.max_seq = appended.seq
-        part.is_hidden = False
-        if appended.counts_as_unread and owner != appended.sender:
-            part.unread += 1
-        user.total += part.counted - before
-        return True
 
 
 def _moved_view(view: CachedView, appended: Appended) -> CachedView | None:

@@ -17,7 +17,7 @@ import pytest
 from oimws.store import ConversationRecord
 from oimws.store.sqlite import SqliteStore
 from oimws.store.sqlite import messages as sqlite_messages
-from oimws.store.view_cache import ConversationViewCache
+from oimws.store.view_cache import ConversationViewCache, TotalPart
 from tests.store.helpers import GROUP, group_message, message, register
 
 USERS = ("alice", "bob", "carol", "dave", "erin")
@@ -171,12 +171,18 @@ async def test_a_conversation_new_to_a_user_shows_in_their_cached_totals(stores)
 
 
 def test_the_cache_keeps_at_most_its_users():
+    """The least recently filled go first, and nothing of theirs stays behind (the index
+    of who has a conversation included, after their totals were dropped)."""
     cache = ConversationViewCache(max_users=2)
     for owner in ("a", "b", "c"):
         cache.fill_view(1, ConversationRecord(owner, "sg_g", GROUP, "", "g"))
+        cache.fill_parts(owner, {f"sg_{owner}": TotalPart(1, 1, 0, False)})
+        cache.forget_totals(owner)
     assert len(cache) == 2
     found, missing = cache.views(["a", "b", "c"], ["sg_g"])
     assert [v.record.owner_id for v in found] == ["b", "c"] and missing == ["a"]
+    listed = dict(cache._users_of.items())
+    assert listed == {"sg_g": {"b", "c"}, "sg_b": {"b"}, "sg_c": {"c"}}
 
 
 def test_every_messages_write_reports_to_the_cache():
