@@ -7,7 +7,7 @@ import dataclasses
 import logging
 import operator
 from collections.abc import Hashable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -24,6 +24,7 @@ from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
 
 log = logging.getLogger("oimws.conversations")
+Told = TypeVar("Told", bound=Hashable)
 
 GROUP_PREFIX = "sg_"
 CONVERSATION_ID_PREFIXES = ("si_", GROUP_PREFIX, "sn_")
@@ -211,19 +212,19 @@ async def _push_pending(ctx: AppContext, pending: Pending) -> None:
                             (events.ON_CONVERSATION_CHANGED, changed_items)):
         # owners told the same share a frame (equal encodings are mostly one shared object,
         # so grouping by them hashes each once)
-        for items, owners in _audiences(
-                (owner, items[0] if len(items) == 1 else tuple(items))
-                for owner, items in items_of.items()).items():
-            listed = [items] if isinstance(items, bytes) else items
-            ctx.delivery.push(owners, event,
-                              orjson.Fragment(b"[" + b",".join(listed) + b"]"))
+        shared: Iterable[tuple[str, bytes | tuple[bytes, ...]]] = (
+            (owner, listed[0] if len(listed) == 1 else tuple(listed))
+            for owner, listed in items_of.items())
+        for told, owners in _audiences(shared).items():
+            encoded = told if isinstance(told, bytes) else b",".join(told)
+            ctx.delivery.push(owners, event, orjson.Fragment(b"[" + encoded + b"]"))
     for total, owners in _audiences(totals.items()).items():
         ctx.delivery.push(owners, events.ON_TOTAL_UNREAD_CHANGED, total)
 
 
-def _audiences(told: Iterable[tuple[str, Hashable]]) -> dict[Hashable, list[str]]:
+def _audiences(told: Iterable[tuple[str, Told]]) -> dict[Told, list[str]]:
     """The owners told each thing, from (owner, thing) pairs."""
-    audiences: dict[Hashable, list[str]] = {}
+    audiences: dict[Told, list[str]] = {}
     for owner, thing in told:
         owners = audiences.get(thing)
         if owners is None:
