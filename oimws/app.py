@@ -67,6 +67,8 @@ class Node:
         metrics.count_stored_messages(self.store)
         if isinstance(self.store, SqliteStore):
             self.store.commit_observer = metrics.STORE_COMMIT_SECONDS.observe
+            if self.store.view_cache is not None:
+                metrics.watch_view_cache(self.store.view_cache)
         ssl_context = server_ssl_context(config)
         self.ctx = AppContext(
             config=config,

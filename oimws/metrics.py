@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -23,8 +24,11 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from oimws.store.messages import AppendResult, MessageStore
+from oimws.store.view_cache import ConversationViewCache
 
 REGISTRY = CollectorRegistry()
 ProcessCollector(registry=REGISTRY)
@@ -158,3 +162,34 @@ def count_stored_messages(store: MessageStore) -> None:
         return result
 
     setattr(store, "append_message", append_and_count)  # noqa: B010 (an instance attribute)
+
+
+class _ViewCacheCollector(Collector):
+    """The embedded store's conversation view cache, read when scraped (nothing is counted
+    on the hot path): how many users it holds and how often the pushes found them there."""
+
+    def __init__(self, cache: ConversationViewCache) -> None:
+        self._cache = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        reads = CounterMetricFamily(
+            "oimws_conversation_cache_reads", "Users whose conversation views the pushes "
+            "asked of the embedded store, by whether its cache had them", labels=["result"])
+        reads.add_metric(["hit"], self._cache.hits)
+        reads.add_metric(["miss"], self._cache.misses)
+        yield reads
+        yield GaugeMetricFamily("oimws_conversation_cache_users",
+                                "Users whose conversation views the cache holds",
+                                value=len(self._cache))
+
+
+_view_cache_collector: _ViewCacheCollector | None = None
+
+
+def watch_view_cache(cache: ConversationViewCache) -> None:
+    """Expose ``cache`` (the node's store's; one per process, a later one replaces it)."""
+    global _view_cache_collector
+    if _view_cache_collector is not None:
+        REGISTRY.unregister(_view_cache_collector)
+    _view_cache_collector = _ViewCacheCollector(cache)
+    REGISTRY.register(_view_cache_collector)

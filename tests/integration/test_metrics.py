@@ -65,6 +65,10 @@ async def test_metrics_move_with_traffic(server: RunningServer):
     assert grew("oimws_deliveries_total") >= 3 + 2
     assert grew("oimws_fanout_size_count") >= 5
     assert grew("oimws_store_commit_seconds_count") >= 1
+    # the group message's pushes asked the view cache for bob and carol (hits or misses)
+    assert grew("oimws_conversation_cache_reads_total", result="hit") + grew(
+        "oimws_conversation_cache_reads_total", result="miss") >= 2
+    assert value(after, "oimws_conversation_cache_users") >= 2
     assert value(after, "oimws_event_loop_lag_seconds_count") >= 1
     assert grew("oimws_admin_requests_total", path="/group/create_group", code="0") == 1
     for client in (alice, bob, carol):
