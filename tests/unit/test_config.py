@@ -2,7 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from oimws.app import build_store
 from oimws.config import DEFAULT_SECRET, Config, ConfigError, load_config
+from oimws.store.sqlite import SqliteStore
 
 
 def test_defaults_without_any_source():
@@ -65,3 +67,20 @@ def test_missing_config_file_is_reported(tmp_path: Path):
 )
 def test_listens_beyond_loopback(host: str, beyond: bool):
     assert Config(host=host).listens_beyond_loopback() is beyond
+
+
+@pytest.mark.parametrize(("settings", "cached_users"), [
+    ({}, 20_000),
+    ({"conversation_cache_users": 5}, 5),
+    ({"conversation_cache_users": 0}, None),
+    # nodes of a cluster do not see each other's writes to the shared file or database
+    ({"workers": 2, "redis_url": "redis://127.0.0.1:6379/0"}, None),
+    ({"redis_url": "redis://127.0.0.1:6379/0"}, None),
+])
+def test_the_view_cache_is_only_for_a_lone_node(tmp_path: Path, settings, cached_users):
+    store = build_store(Config(data_dir=tmp_path, **settings))
+    assert isinstance(store, SqliteStore)
+    cache = store.view_cache
+    assert (cache.max_users if cache is not None else None) == cached_users
+    with pytest.raises(ConfigError, match="conversation_cache_users"):
+        load_config({"conversation_cache_users": -1}, None, environ={})
