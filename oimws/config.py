@@ -60,8 +60,9 @@ class Config:
     # Store
     sqlite_synchronous: str = "FULL"
     # Users whose conversation views the embedded store keeps in memory between the pushes
-    # that read them (the least recently pushed-to dropped first; 0: none). Only a store that
-    # is its database's only writer may: ignored in a cluster (redis_url, workers above 1).
+    # that read them (those read from the database longest ago dropped first; 0: none). Only
+    # a store that is its database's only writer may: ignored in a cluster (redis_url,
+    # workers above 1).
     conversation_cache_users: int = 20_000
 
     # Scaling out: several processes on this host, and nodes sharing Redis and PostgreSQL

@@ -19,7 +19,7 @@ from oimws.protocol.args import Bool, Int, JsonArray, Str
 from oimws.protocol.errors import ApiError, ArgumentError, ErrCode, no_permission
 from oimws.session import Session
 from oimws.store import ConversationRecord, StoreError
-from oimws.store.messages import RECV_OPT_NORMAL
+from oimws.store.messages import counts_towards_total
 from oimws.util.clock import now_ms
 from oimws.util.ids import SESSION_GROUP, SESSION_SINGLE, conversation_id_for
 
@@ -195,8 +195,8 @@ async def _push_pending(ctx: AppContext, pending: Pending) -> None:
     changed_items: dict[str, list[bytes]] = {}
     for record in records:
         owner = record.owner_id
-        if not record.is_hidden and record.recv_msg_opt == RECV_OPT_NORMAL:
-            totals[owner] += record.unread_count  # (counts_towards_total)
+        if counts_towards_total(record):
+            totals[owner] += record.unread_count
         is_new = changes[owner].get(record.conversation_id)
         # skipped: a conversation that changed for another owner of this flush, and hidden
         # ones (off the list until their next message)

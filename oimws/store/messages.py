@@ -13,7 +13,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 Message = dict[str, Any]
 
@@ -54,10 +54,18 @@ class ConversationRecord:
     attached_info: str = ""
 
 
-def counts_towards_total(record: ConversationRecord) -> bool:
+class ListedView(Protocol):
+    """What decides whether a view's unread count is in its owner's total (a record, or
+    the view cache's part of a total)."""
+
+    is_hidden: bool
+    recv_msg_opt: int
+
+
+def counts_towards_total(view: ListedView) -> bool:
     """Whether a conversation's unread count is part of its owner's unread total: listed
     (not hidden), and with recvMsgOpt 0."""
-    return not record.is_hidden and record.recv_msg_opt == RECV_OPT_NORMAL
+    return not view.is_hidden and view.recv_msg_opt == RECV_OPT_NORMAL
 
 
 # What a user may change on their view of a conversation (record attribute names).

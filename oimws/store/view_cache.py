@@ -29,7 +29,7 @@ import dataclasses
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 
-from oimws.store.messages import RECV_OPT_NORMAL, ConversationRecord, Message
+from oimws.store.messages import ConversationRecord, Message, counts_towards_total
 
 # A record's fields in constructor order: copying through them is several times faster than
 # ``copy.copy`` of a slotted dataclass, and an append copies one record per cached member.
@@ -47,7 +47,7 @@ class TotalPart:
 
     @property
     def counted(self) -> int:
-        return self.unread if not self.is_hidden and self.recv_msg_opt == RECV_OPT_NORMAL else 0
+        return self.unread if counts_towards_total(self) else 0
 
 
 @dataclasses.dataclass(slots=True)
@@ -63,6 +63,16 @@ class _User:
     total: int = 0
     # the conversations whose index lists this user (what dropping the user cleans up)
     indexed: set[str] = dataclasses.field(default_factory=set)
+
+    def total_without(self, excluded: Iterable[str]) -> int:
+        """The total less what the ``excluded`` conversations add (``parts`` known)."""
+        assert self.parts is not None
+        total = self.total
+        for conversation_id in excluded:
+            part = self.parts.get(conversation_id)
+            if part is not None:
+                total -= part.counted
+        return total
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,7 +113,9 @@ class ConversationViewCache:
         found: list[CachedView] = []
         missing: list[str] = []
         users = self._users
+        asked = 0
         for owner in owner_ids:
+            asked += 1
             user = users.get(owner)
             if user is None:
                 missing.append(owner)
@@ -120,7 +132,7 @@ class ConversationViewCache:
             else:
                 found.extend(mine)
         self.misses += len(missing)
-        self.hits += len(found)
+        self.hits += asked - len(missing)
         return found, missing
 
     def totals(self, owner_ids: Iterable[str], excluding: Iterable[str]
@@ -133,16 +145,10 @@ class ConversationViewCache:
         users = self._users
         for owner in owner_ids:
             user = users.get(owner)
-            parts = user.parts if user is not None else None
-            if user is None or parts is None:
+            if user is None or user.parts is None:
                 missing.append(owner)
                 continue
-            total = user.total
-            for conversation_id in excluded:
-                part = parts.get(conversation_id)
-                if part is not None:
-                    total -= part.counted
-            found[owner] = total
+            found[owner] = user.total_without(excluded)
         return found, missing
 
     # fills (from reads made on the event loop) ------------------------------------------
@@ -152,12 +158,15 @@ class ConversationViewCache:
         user.views[record.conversation_id] = CachedView(order_time, record)
         self._index(record.owner_id, user, record.conversation_id)
 
-    def fill_parts(self, owner_id: str, parts: dict[str, TotalPart]) -> None:
+    def fill_parts(self, owner_id: str, parts: dict[str, TotalPart],
+                   excluding: Iterable[str] = ()) -> int:
+        """Keep every part of a user's total; returns the total less ``excluding``."""
         user = self._user(owner_id)
         user.parts = parts
         user.total = sum(part.counted for part in parts.values())
         for conversation_id in parts:
             self._index(owner_id, user, conversation_id)
+        return user.total_without(excluding)
 
     # reports of settled writes -------------------------------------------------------------
 

@@ -524,11 +524,8 @@ class SqliteMessages(SqliteEngine, MessageStore):
         if cache is not None:
             found, missing = cache.totals(totals, excluding)
             totals.update(found)
-            excluded = set(excluding)
             for owner, parts in (self._total_parts(missing) if missing else {}).items():
-                cache.fill_parts(owner, parts)
-                totals[owner] = sum(part.counted for conversation_id, part in parts.items()
-                                    if conversation_id not in excluded)
+                totals[owner] = cache.fill_parts(owner, parts, excluding)
             return totals
         totals.update(self._read().execute(
             f"SELECT uc.owner_id, SUM({_UNREAD})"
