@@ -65,12 +65,16 @@ _UNAVAILABLE = {_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_NOMEM, _SQLITE_IOERR, _SQL
                 _SQLITE_PROTOCOL}
 
 
+def _primary_code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def store_error(exc: sqlite3.Error, doing: str) -> StoreError:
     """The ``StoreError`` that says what an error of SQLite means for the caller."""
-    code = getattr(exc, "sqlite_errorcode", None)
     name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
     message = f"{doing}: {exc} ({name})"
-    primary = None if code is None else code & 0xFF
+    primary = _primary_code(exc)
     if primary == _SQLITE_FULL:
         return StoreFullError(message)
     if primary == _SQLITE_READONLY:
@@ -102,7 +106,7 @@ def _enter_wal(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA journal_mode=WAL")
             return
         except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != _SQLITE_BUSY or time.monotonic() > deadline:
+            if _primary_code(exc) != _SQLITE_BUSY or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
 
